@@ -1,0 +1,127 @@
+//! Connection records and the values the table hands back.
+
+use crate::state::TcpState;
+use crate::template::TemplateId;
+use crate::tuple::{Proto, Tuple};
+use crate::wheel::NIL;
+use crate::Millis;
+
+/// What the dataplane knows when it creates a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewConn {
+    /// client:cport -> vip:vport as received (Dir::In lookups match this).
+    pub orig: Tuple,
+    /// The RS's reply as it will arrive at the director: rs:rport -> client:cport
+    /// (NAT) or rs:rport -> laddr:lport (FullNAT).
+    pub reply: Tuple,
+    /// Opaque indices owned by the caller (service slot, dest id).
+    pub service: u32,
+    pub dest: u32,
+    /// DR/TUN: replies are never seen; the INPUT-ONLY table applies and the reply
+    /// tuple is not indexed.
+    pub input_only: bool,
+    /// Caller's forwarding mode etc., stored and returned untouched.
+    pub tag: u8,
+}
+
+/// Handle of a live connection in one `ConnTable`. It names a slot: once the
+/// connection is removed or expired, the handle must not be used again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConnId(pub(crate) u32);
+
+impl ConnId {
+    /// The slot number (stable while the connection lives), e.g. for logging.
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+pub(crate) const F_IN_USE: u8 = 1;
+/// Kernel's NOOUTPUT: no reply seen (yet) for a DR/TUN connection.
+pub(crate) const F_INPUT_ONLY: u8 = 2;
+/// The reply tuple is in the index (not for DR/TUN, nor when it equals `orig`).
+pub(crate) const F_REPLY_INDEXED: u8 = 4;
+
+/// A connection as stored in the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conn {
+    pub orig: Tuple,
+    pub reply: Tuple,
+    pub service: u32,
+    pub dest: u32,
+    pub tag: u8,
+    /// TCP state; UDP connections stay in `TcpState::None`.
+    pub state: TcpState,
+    /// When the connection expires unless another packet arrives.
+    pub expires: Millis,
+    pub(crate) template: u32,
+    pub(crate) flags: u8,
+}
+
+impl Conn {
+    pub(crate) fn from_new(c: &NewConn, expires: Millis) -> Self {
+        Conn {
+            orig: c.orig,
+            reply: c.reply,
+            service: c.service,
+            dest: c.dest,
+            tag: c.tag,
+            state: TcpState::None,
+            expires,
+            template: NIL,
+            flags: F_IN_USE | if c.input_only { F_INPUT_ONLY } else { 0 },
+        }
+    }
+
+    pub fn proto(&self) -> Proto {
+        self.orig.proto
+    }
+
+    /// Whether the connection counts as active for its RS (UDP never does).
+    pub fn is_active(&self) -> bool {
+        self.proto() == Proto::Tcp && self.state.is_active()
+    }
+
+    /// ipvsadm's state column ("UDP" for UDP connections).
+    pub fn state_name(&self) -> &'static str {
+        match self.proto() {
+            Proto::Tcp => self.state.name(),
+            Proto::Udp => "UDP",
+        }
+    }
+
+    /// True while the connection is DR/TUN-style and no reply has been seen.
+    pub fn input_only(&self) -> bool {
+        self.flags & F_INPUT_ONLY != 0
+    }
+
+    /// The persistence template controlling this connection, if any.
+    pub fn template(&self) -> Option<TemplateId> {
+        (self.template != NIL).then_some(TemplateId(self.template))
+    }
+
+    /// Milliseconds left before expiry (0 once due); `ipvsadm -Lnc`'s expire column.
+    pub fn remaining(&self, now: Millis) -> Millis {
+        self.expires.saturating_sub(now)
+    }
+
+    pub(crate) fn in_use(&self) -> bool {
+        self.flags & F_IN_USE != 0
+    }
+}
+
+/// A state change, for the caller's per-RS active/inactive counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub from: TcpState,
+    pub to: TcpState,
+    pub was_active: bool,
+    pub is_active: bool,
+}
+
+impl Transition {
+    /// True when the RS's counters must move one connection between columns.
+    pub fn activity_changed(&self) -> bool {
+        self.was_active != self.is_active
+    }
+}

@@ -1,0 +1,294 @@
+//! The per-core connection table: slab + two-way tuple index + timer wheel.
+
+use crate::conn::{Conn, ConnId, NewConn, Transition, F_INPUT_ONLY, F_REPLY_INDEXED};
+use crate::error::InsertError;
+use crate::index::Index;
+use crate::state::{next_tcp_state, StateTable, TcpFlags, TcpState};
+use crate::template::TemplateId;
+use crate::timeouts::{secs_to_ms, Timeouts};
+use crate::tuple::{Dir, HashSeed, Proto, Tuple};
+use crate::wheel::{Wheel, NIL};
+use crate::Millis;
+
+/// Timeout of a freshly created connection until its first state change; the kernel
+/// arms new connections with 3 s before the first packet runs the state machine.
+pub const NEW_CONN_TIMEOUT_MS: Millis = 3_000;
+
+/// Internal steps (`Wheel::pop_due` work units) allowed per expiry in one `expire`
+/// call, plus a constant floor: covers moving slots and re-filing entries whose
+/// deadline was pushed back by traffic.
+const WORK_PER_EXPIRY: usize = 4;
+const WORK_FLOOR: usize = 64;
+
+/// Hash seed used by `new`; `with_hash_seed` lets the caller pick a secret one.
+const DEFAULT_SEED: u64 = 0x5eed_c0de_f00d_d00d;
+
+/// Largest capacity accepted: slot numbers must leave room for the direction bit
+/// and the wheel's list-head tag.
+pub const MAX_CAPACITY: usize = 1 << 30;
+
+/// One core's connections. Fixed capacity, allocated once in `new`.
+pub struct ConnTable {
+    slab: Vec<Conn>,
+    free: Vec<u32>,
+    index: Index,
+    wheel: Wheel,
+    timeouts: Timeouts,
+    secure_tcp: bool,
+    len: usize,
+    capacity: usize,
+}
+
+fn node(slot: u32, dir: Dir) -> u32 {
+    (slot << 1) | u32::from(dir == Dir::Out)
+}
+
+impl ConnTable {
+    /// A table for up to `capacity` connections (at most 2^30), everything preallocated.
+    pub fn new(capacity: usize, timeouts: Timeouts) -> Self {
+        Self::with_hash_seed(capacity, timeouts, DEFAULT_SEED)
+    }
+
+    /// As `new`, with a caller-chosen (ideally random, per core) hash seed.
+    pub fn with_hash_seed(capacity: usize, timeouts: Timeouts, seed: u64) -> Self {
+        let capacity = capacity.min(MAX_CAPACITY);
+        ConnTable {
+            slab: Vec::with_capacity(capacity),
+            free: Vec::with_capacity(capacity),
+            index: Index::new(capacity * 2, HashSeed::from_u64(seed)),
+            wheel: Wheel::new(capacity, 0),
+            timeouts,
+            secure_tcp: false,
+            len: 0,
+            capacity,
+        }
+    }
+
+    /// Finds the connection a packet with tuple `t` belongs to, and its direction.
+    #[inline]
+    pub fn lookup(&self, t: &Tuple) -> Option<(ConnId, Dir)> {
+        let slab = &self.slab;
+        let n = self.index.find(t, |n| {
+            let c = slab.get((n >> 1) as usize)?;
+            Some(if n & 1 == 0 { &c.orig } else { &c.reply })
+        })?;
+        let dir = if n & 1 == 0 { Dir::In } else { Dir::Out };
+        Some((ConnId(n >> 1), dir))
+    }
+
+    /// Adds a connection in state NONE, armed with the new-connection timeout.
+    /// The caller then runs `update` with the packet that created it.
+    pub fn insert(&mut self, c: NewConn, now: Millis) -> Result<ConnId, InsertError> {
+        let index_reply = !c.input_only && c.reply != c.orig;
+        if self.lookup(&c.orig).is_some() || (index_reply && self.lookup(&c.reply).is_some()) {
+            return Err(InsertError::Exists);
+        }
+        if self.len >= self.capacity {
+            return Err(InsertError::Full);
+        }
+        let expires = now.saturating_add(NEW_CONN_TIMEOUT_MS);
+        let mut rec = Conn::from_new(&c, expires);
+        if index_reply {
+            rec.flags |= F_REPLY_INDEXED;
+        }
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = rec;
+                s
+            }
+            None => {
+                let s = self.slab.len();
+                if s >= self.capacity {
+                    return Err(InsertError::Full);
+                }
+                self.slab.push(rec);
+                s as u32
+            }
+        };
+        self.index.insert(node(slot, Dir::In), &c.orig);
+        if index_reply {
+            self.index.insert(node(slot, Dir::Out), &c.reply);
+        }
+        self.wheel.schedule(slot, expires);
+        self.len += 1;
+        Ok(ConnId(slot))
+    }
+
+    /// Runs the state machine for one packet and re-arms the timer with the new
+    /// state's timeout (measured from `now`), as IPVS does on every packet.
+    /// An unknown id yields a NONE -> NONE transition and changes nothing.
+    pub fn update(&mut self, id: ConnId, dir: Dir, flags: TcpFlags, now: Millis) -> Transition {
+        let secure = self.secure_tcp;
+        let timeouts = self.timeouts;
+        let Some(c) = self.slab.get_mut(id.0 as usize).filter(|c| c.in_use()) else {
+            return Transition {
+                from: TcpState::None,
+                to: TcpState::None,
+                was_active: false,
+                is_active: false,
+            };
+        };
+        let from = c.state;
+        let was_active = c.is_active();
+        let secs = match c.orig.proto {
+            Proto::Udp => timeouts.udp,
+            Proto::Tcp => {
+                // A reply proves the replies pass through us after all: leave
+                // INPUT-ONLY for good, as the kernel drops its NOOUTPUT flag.
+                let table = match dir {
+                    Dir::Out => {
+                        c.flags &= !F_INPUT_ONLY;
+                        StateTable::Output
+                    }
+                    Dir::In if c.flags & F_INPUT_ONLY != 0 => StateTable::InputOnly,
+                    Dir::In => StateTable::Input,
+                };
+                c.state = next_tcp_state(secure, table, from, flags);
+                timeouts.tcp_state(c.state)
+            }
+        };
+        let expires = now.saturating_add(secs_to_ms(secs));
+        let earlier = expires < c.expires;
+        c.expires = expires;
+        // The wheel only needs an entry filed no later than its deadline: a later
+        // deadline (the usual case) is left for the wheel to discover, saving two
+        // list relinks per packet.
+        if earlier {
+            self.wheel.schedule(id.0, expires);
+        }
+        Transition {
+            from,
+            to: c.state,
+            was_active,
+            is_active: c.is_active(),
+        }
+    }
+
+    pub fn get(&self, id: ConnId) -> Option<&Conn> {
+        self.slab.get(id.0 as usize).filter(|c| c.in_use())
+    }
+
+    /// Records (or clears) the persistence template controlling a connection.
+    pub fn set_template(&mut self, id: ConnId, t: Option<TemplateId>) {
+        if let Some(c) = self.slab.get_mut(id.0 as usize).filter(|c| c.in_use()) {
+            c.template = t.map_or(NIL, |t| t.0);
+        }
+    }
+
+    /// Replaces the caller's tag of a connection.
+    pub fn set_tag(&mut self, id: ConnId, tag: u8) {
+        if let Some(c) = self.slab.get_mut(id.0 as usize).filter(|c| c.in_use()) {
+            c.tag = tag;
+        }
+    }
+
+    /// Removes due connections, at most `budget` of them, calling `on_expire` for
+    /// each (so the caller can fix counters and release templates/ports) before it
+    /// is freed. Returns how many were removed.
+    pub fn expire(&mut self, now: Millis, budget: usize, mut on_expire: impl FnMut(&Conn)) -> usize {
+        let mut work = budget.saturating_mul(WORK_PER_EXPIRY).saturating_add(WORK_FLOOR);
+        let mut removed = 0;
+        while removed < budget {
+            let slab = &self.slab;
+            let Some(slot) = self.wheel.pop_due(now, &mut work, |i| {
+                slab.get(i as usize).map_or(0, |c| c.expires)
+            }) else {
+                break;
+            };
+            if let Some(c) = self.release(slot) {
+                on_expire(&c);
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Removes a connection now (e.g. the dataplane drops a reused TIME_WAIT entry).
+    pub fn remove(&mut self, id: ConnId) -> Option<Conn> {
+        self.wheel.cancel(id.0);
+        self.release(id.0)
+    }
+
+    /// Unindexes and frees a slot already off the wheel.
+    fn release(&mut self, slot: u32) -> Option<Conn> {
+        let c = *self.slab.get(slot as usize).filter(|c| c.in_use())?;
+        self.index.remove(node(slot, Dir::In), &c.orig);
+        if c.flags & F_REPLY_INDEXED != 0 {
+            self.index.remove(node(slot, Dir::Out), &c.reply);
+        }
+        self.slab[slot as usize].flags = 0;
+        self.free.push(slot);
+        self.len -= 1;
+        Some(c)
+    }
+
+    /// Timeouts apply from the next packet of each connection, as in the kernel.
+    pub fn set_timeouts(&mut self, t: Timeouts) {
+        self.timeouts = t;
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
+    /// Switches to the kernel's secure_tcp (DoS defense) state tables.
+    pub fn set_secure_tcp(&mut self, on: bool) {
+        self.secure_tcp = on;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Live connections in slot order (for `ipvsadm -Lnc`-style listings).
+    pub fn iter(&self) -> impl Iterator<Item = &Conn> {
+        self.slab.iter().filter(|c| c.in_use())
+    }
+
+    /// Heap and inline bytes this table holds, from the actual allocations.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.slab.capacity() * std::mem::size_of::<Conn>()
+            + self.free.capacity() * std::mem::size_of::<u32>()
+            + self.index.memory_bytes()
+            + self.wheel.memory_bytes()
+    }
+
+    /// `memory_bytes` divided by capacity, rounded up: everything a connection costs
+    /// (record, both hash nodes and their share of the bucket array, timer links,
+    /// free-list slot, and the table's fixed overhead).
+    pub fn bytes_per_conn(&self) -> usize {
+        self.memory_bytes().div_ceil(self.capacity.max(1))
+    }
+
+    /// What `memory_bytes` will be for a table of `capacity`, without allocating it.
+    pub fn memory_bytes_for(capacity: usize) -> usize {
+        let capacity = capacity.min(MAX_CAPACITY);
+        std::mem::size_of::<Self>()
+            + capacity * (std::mem::size_of::<Conn>() + std::mem::size_of::<u32>())
+            + Index::memory_bytes_for(capacity * 2)
+            + Wheel::memory_bytes_for(capacity)
+    }
+
+    /// `bytes_per_conn` for a table of `capacity`, without allocating it.
+    pub fn bytes_per_conn_for(capacity: usize) -> usize {
+        Self::memory_bytes_for(capacity).div_ceil(capacity.clamp(1, MAX_CAPACITY))
+    }
+
+    /// Live connections with their ids.
+    pub fn iter_ids(&self) -> impl Iterator<Item = (ConnId, &Conn)> {
+        self.slab
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.in_use())
+            .map(|(i, c)| (ConnId(i as u32), c))
+    }
+}

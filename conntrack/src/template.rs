@@ -1,0 +1,249 @@
+//! Persistence templates (`ipvsadm -p`): which RS a client (network) was sent to.
+//!
+//! As in IPVS, a template is keyed by (protocol, client address & netmask, VIP,
+//! VPORT — 0 for all-port services), is refreshed whenever a new connection is
+//! scheduled through it, and when its timer fires it only goes away if it controls no
+//! connections; otherwise it is re-armed for another full timeout.
+
+use std::net::Ipv4Addr;
+
+use crate::error::InsertError;
+use crate::index::Index;
+use crate::timeouts::secs_to_ms;
+use crate::tuple::{HashSeed, Proto, Tuple};
+use crate::wheel::{Wheel, NIL};
+use crate::Millis;
+
+/// `-p` given without a value.
+pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 360;
+
+const WORK_PER_EXPIRY: usize = 4;
+const WORK_FLOOR: usize = 64;
+const MAX_TEMPLATES: usize = 1 << 30;
+
+/// Template key; build it with `new` so the client address is masked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TemplateKey {
+    pub proto: Proto,
+    pub client: Ipv4Addr,
+    pub vip: Ipv4Addr,
+    pub vport: u16,
+}
+
+impl TemplateKey {
+    /// `vport` is 0 for all-port (port 0) services.
+    pub fn new(proto: Proto, client: Ipv4Addr, netmask: Ipv4Addr, vip: Ipv4Addr, vport: u16) -> Self {
+        TemplateKey {
+            proto,
+            client: Ipv4Addr::from(u32::from(client) & u32::from(netmask)),
+            vip,
+            vport,
+        }
+    }
+
+    /// Templates share the tuple index: client port 0, like kernel templates.
+    fn tuple(&self) -> Tuple {
+        Tuple::new(self.proto, self.client, 0, self.vip, self.vport)
+    }
+}
+
+/// Handle of a template in one `TemplateTable`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TemplateId(pub(crate) u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Template {
+    pub key: TemplateKey,
+    pub dest: u32,
+    /// Seconds.
+    pub timeout: u32,
+    /// Connections currently attached.
+    pub controls: u32,
+    pub expires: Millis,
+    in_use: bool,
+    /// Still findable by `lookup` (false once invalidated).
+    hashed: bool,
+}
+
+impl Template {
+    /// False once invalidated: it lingers only until its connections are gone.
+    pub fn is_valid(&self) -> bool {
+        self.hashed
+    }
+}
+
+pub struct TemplateTable {
+    slab: Vec<Template>,
+    free: Vec<u32>,
+    keys: Vec<Tuple>,
+    index: Index,
+    wheel: Wheel,
+    len: usize,
+    capacity: usize,
+}
+
+impl TemplateTable {
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.min(MAX_TEMPLATES);
+        TemplateTable {
+            slab: Vec::with_capacity(capacity),
+            free: Vec::with_capacity(capacity),
+            keys: Vec::with_capacity(capacity),
+            // Node = slot << 1, so the index needs room for 2 nodes per slot.
+            index: Index::new(capacity * 2, HashSeed::from_u64(0x7e3f_1a2b_3c4d_5e6f)),
+            wheel: Wheel::new(capacity, 0),
+            len: 0,
+            capacity,
+        }
+    }
+
+    pub fn lookup(&self, key: &TemplateKey) -> Option<TemplateId> {
+        let keys = &self.keys;
+        let n = self.index.find(&key.tuple(), |n| keys.get((n >> 1) as usize))?;
+        Some(TemplateId(n >> 1))
+    }
+
+    pub fn get(&self, id: TemplateId) -> Option<&Template> {
+        self.slab.get(id.0 as usize).filter(|t| t.in_use)
+    }
+
+    /// Creates a template sending `key` to `dest` for `timeout` seconds from `now`.
+    /// It starts with no connections: `attach` the one being scheduled.
+    pub fn create(&mut self, key: TemplateKey, dest: u32, timeout: u32, now: Millis) -> Result<TemplateId, InsertError> {
+        if self.lookup(&key).is_some() {
+            return Err(InsertError::Exists);
+        }
+        if self.len >= self.capacity {
+            return Err(InsertError::Full);
+        }
+        let expires = now.saturating_add(secs_to_ms(timeout));
+        let t = Template {
+            key,
+            dest,
+            timeout,
+            controls: 0,
+            expires,
+            in_use: true,
+            hashed: true,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = t;
+                self.keys[s as usize] = key.tuple();
+                s
+            }
+            None => {
+                let s = self.slab.len();
+                if s >= self.capacity {
+                    return Err(InsertError::Full);
+                }
+                self.slab.push(t);
+                self.keys.push(key.tuple());
+                s as u32
+            }
+        };
+        self.index.insert(slot << 1, &key.tuple());
+        self.wheel.schedule(slot, expires);
+        self.len += 1;
+        Ok(TemplateId(slot))
+    }
+
+    /// A new connection goes through the template: count it and refresh the timer
+    /// to a full timeout from `now` (what IPVS does when it schedules via a template).
+    pub fn attach(&mut self, id: TemplateId, now: Millis) {
+        if let Some(t) = self.slab.get_mut(id.0 as usize).filter(|t| t.in_use) {
+            t.controls = t.controls.saturating_add(1);
+            let expires = now.saturating_add(secs_to_ms(t.timeout));
+            let earlier = expires < t.expires;
+            t.expires = expires;
+            if earlier {
+                self.wheel.schedule(id.0, expires);
+            }
+        }
+    }
+
+    /// A controlled connection went away.
+    pub fn detach(&mut self, id: TemplateId) {
+        if let Some(t) = self.slab.get_mut(id.0 as usize).filter(|t| t.in_use) {
+            t.controls = t.controls.saturating_sub(1);
+        }
+    }
+
+    /// Stops the template from being found (e.g. its RS became unavailable). It is
+    /// freed once due and controlling nothing, so ids held by connections stay valid.
+    pub fn invalidate(&mut self, id: TemplateId, now: Millis) {
+        let Some(t) = self.slab.get_mut(id.0 as usize).filter(|t| t.in_use) else {
+            return;
+        };
+        if t.hashed {
+            t.hashed = false;
+            let key = t.key.tuple();
+            t.expires = now;
+            self.index.remove(id.0 << 1, &key);
+            self.wheel.schedule(id.0, now);
+        }
+    }
+
+    /// Removes due templates that control no connection (at most `budget`); due
+    /// ones that still control connections are re-armed for a full timeout.
+    pub fn expire(&mut self, now: Millis, budget: usize, mut on_expire: impl FnMut(&Template)) -> usize {
+        let mut work = budget.saturating_mul(WORK_PER_EXPIRY).saturating_add(WORK_FLOOR);
+        let mut removed = 0;
+        while removed < budget {
+            let slab = &self.slab;
+            let Some(slot) = self.wheel.pop_due(now, &mut work, |i| {
+                slab.get(i as usize).map_or(0, |t| t.expires)
+            }) else {
+                break;
+            };
+            let Some(t) = self.slab.get_mut(slot as usize).filter(|t| t.in_use) else {
+                continue;
+            };
+            if t.controls > 0 {
+                // Re-arming counts as work so a flood of busy templates stays
+                // bounded; at least 1 s so a zero timeout cannot spin.
+                t.expires = now.saturating_add(secs_to_ms(t.timeout.max(1)));
+                let e = t.expires;
+                self.wheel.schedule(slot, e);
+                work = work.saturating_sub(1);
+                if work == 0 {
+                    break;
+                }
+                continue;
+            }
+            let t = *t;
+            if t.hashed {
+                self.index.remove(slot << 1, &t.key.tuple());
+            }
+            self.slab[slot as usize].in_use = false;
+            self.free.push(slot);
+            self.len -= 1;
+            removed += 1;
+            on_expire(&t);
+        }
+        removed
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (TemplateId, &Template)> {
+        self.slab
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.in_use)
+            .map(|(i, t)| (TemplateId(i as u32), t))
+    }
+}
+
+// Template ids use the same NIL sentinel as connections' template field.
+const _: () = assert!(MAX_TEMPLATES < NIL as usize);

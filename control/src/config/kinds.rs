@@ -1,0 +1,257 @@
+//! Keyword enums of the configuration (protocol, scheduler, forwarding
+//! method, scheduler flags) and the virtual-port set of a service.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::net::serde_via_str;
+
+/// Declares a keyword enum: `FromStr` with an error that lists the accepted
+/// words, `Display`/`as_str` with the YAML name, and serde as that string.
+macro_rules! keyword_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $what:literal {
+            $( $(#[$vmeta:meta])* $variant:ident => $word:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
+        impl $name {
+            /// Every value, in the order of the documentation.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The YAML (and ipvsadm) name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+
+            /// The accepted names separated by spaces.
+            pub fn names() -> String {
+                let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                names.join(" ")
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($word => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        concat!("unknown ", $what, " {:?} (expected one of {})"),
+                        s,
+                        Self::names()
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        serde_via_str!($name, concat!("a ", $what, " name"));
+    };
+}
+
+keyword_enum! {
+    /// Transport protocol of a virtual service.
+    Protocol, "protocol" {
+        Tcp => "tcp",
+        Udp => "udp",
+    }
+}
+
+keyword_enum! {
+    /// The IPVS scheduling algorithms, by their ipvsadm names.
+    #[derive(Default)]
+    Scheduler, "scheduler" {
+        /// Round robin.
+        Rr => "rr",
+        /// Weighted round robin.
+        Wrr => "wrr",
+        /// Least connections.
+        Lc => "lc",
+        /// Weighted least connections (ipvsadm's default).
+        #[default]
+        Wlc => "wlc",
+        /// Shortest expected delay.
+        Sed => "sed",
+        /// Never queue.
+        Nq => "nq",
+        /// Locality-based least connections.
+        Lblc => "lblc",
+        /// Locality-based least connections with replication.
+        Lblcr => "lblcr",
+        /// Source hashing.
+        Sh => "sh",
+        /// Destination hashing.
+        Dh => "dh",
+        /// Maglev hashing.
+        Mh => "mh",
+        /// Weighted failover.
+        Fo => "fo",
+        /// Weighted overflow.
+        Ovf => "ovf",
+        /// Power of two choices.
+        Twos => "twos",
+    }
+}
+
+keyword_enum! {
+    /// How a packet reaches a real server.
+    #[derive(Default)]
+    Forward, "forwarding method" {
+        /// Masquerading: destination rewritten to the RS (ipvsadm -m).
+        #[default]
+        Nat => "nat",
+        /// Full NAT: source rewritten to a local address too.
+        FullNat => "fullnat",
+        /// Direct routing: only the MAC changes (ipvsadm -g).
+        Dr => "dr",
+        /// IP-in-IP tunnelling (ipvsadm -i).
+        Tun => "tun",
+    }
+}
+
+impl Forward {
+    /// The ipvsadm `-L` name of the method (ferrovs adds `FullNat`).
+    pub fn ipvsadm_name(self) -> &'static str {
+        match self {
+            Forward::Nat => "Masq",
+            Forward::FullNat => "FullNat",
+            Forward::Dr => "Route",
+            Forward::Tun => "Tunnel",
+        }
+    }
+}
+
+keyword_enum! {
+    /// Scheduler flags (ipvsadm -b).
+    SchedFlag, "scheduler flag" {
+        ShFallback => "sh-fallback",
+        ShPort => "sh-port",
+        MhFallback => "mh-fallback",
+        MhPort => "mh-port",
+    }
+}
+
+impl SchedFlag {
+    /// The scheduler this flag belongs to.
+    pub fn scheduler(self) -> Scheduler {
+        match self {
+            SchedFlag::ShFallback | SchedFlag::ShPort => Scheduler::Sh,
+            SchedFlag::MhFallback | SchedFlag::MhPort => Scheduler::Mh,
+        }
+    }
+}
+
+/// An inclusive range of ports, written `8000-8010`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+impl PortRange {
+    pub fn single(port: u16) -> PortRange {
+        PortRange {
+            first: port,
+            last: port,
+        }
+    }
+
+    pub fn contains(&self, port: u16) -> bool {
+        self.first <= port && port <= self.last
+    }
+
+    /// The lowest port present in both ranges.
+    pub fn overlap(&self, other: &PortRange) -> Option<u16> {
+        let first = self.first.max(other.first);
+        (first <= self.last.min(other.last)).then_some(first)
+    }
+}
+
+impl FromStr for PortRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid port range {s:?} (expected first-last, e.g. \"8000-8010\")");
+        let (first, last) = s.split_once('-').ok_or_else(bad)?;
+        let first: u16 = first.trim().parse().map_err(|_| bad())?;
+        let last: u16 = last.trim().parse().map_err(|_| bad())?;
+        if first > last {
+            return Err(format!("invalid port range {s:?} (first port above last)"));
+        }
+        Ok(PortRange { first, last })
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.first, self.last)
+    }
+}
+
+/// The `ports:` of a multi-port service: a list (`[80, 443]`) or a range
+/// (`"8000-8010"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServicePorts {
+    List(Vec<u16>),
+    Range(PortRange),
+}
+
+impl ServicePorts {
+    /// The ports as ranges (one single-port range per list entry).
+    pub fn ranges(&self) -> Vec<PortRange> {
+        match self {
+            ServicePorts::List(ports) => ports.iter().map(|p| PortRange::single(*p)).collect(),
+            ServicePorts::Range(r) => vec![*r],
+        }
+    }
+}
+
+impl Serialize for ServicePorts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ServicePorts::List(ports) => ports.serialize(s),
+            ServicePorts::Range(r) => s.collect_str(r),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ServicePorts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ServicePorts;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of ports or a range \"first-last\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ServicePorts, E> {
+                v.parse().map(ServicePorts::Range).map_err(E::custom)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ServicePorts, A::Error> {
+                let mut ports = Vec::new();
+                while let Some(p) = seq.next_element::<u16>()? {
+                    ports.push(p);
+                }
+                Ok(ServicePorts::List(ports))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

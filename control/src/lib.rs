@@ -1,0 +1,3 @@
+//! control crate: the YAML configuration model and validation (`config`).
+
+pub mod config;

@@ -1,0 +1,184 @@
+//! One frame in, one decision out: the per-core packet path shared by live
+//! workers and offline replay. Nothing here locks or allocates per packet.
+mod arp;
+mod emit;
+mod l4;
+mod local;
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use conntrack::{ConnTable, Millis};
+use hashbrown::HashMap;
+
+use crate::frame::Frame;
+use crate::neighbor::{NeighborTable, Pending, MAX_PENDING};
+use crate::route::RouteTable;
+use crate::service::{ServiceBuildError, ServiceState};
+use crate::snapshot::{PortMatch, Snapshot};
+use crate::stats::{CoreStats, DropReason};
+use crate::wire::{EtherType, EthernetFrame, MacAddr};
+
+/// Where the pipeline puts frames it sends, and where it gets new ones.
+pub trait Output<F> {
+    fn send(&mut self, port: usize, frame: F);
+    fn alloc(&mut self) -> Option<F>;
+}
+
+/// Most connections expired per housekeeping call: bounds the pause.
+pub const EXPIRE_BUDGET: usize = 256;
+
+pub struct Pipeline<F> {
+    core: u16,
+    snap: Arc<Snapshot>,
+    routes: RouteTable,
+    services: Vec<ServiceState>,
+    /// (protocol, vip, port) -> service, for single-port services.
+    exact: HashMap<(u8, Ipv4Addr, u16), usize>,
+    /// Services with a port list, range or all ports, scanned after an exact miss.
+    wide: Vec<usize>,
+    conns: ConnTable,
+    neigh: NeighborTable<F>,
+    stats: Arc<CoreStats>,
+    /// Scratch for frames released by the neighbour table (preallocated).
+    released: Vec<Pending<F>>,
+}
+
+impl<F: Frame> Pipeline<F> {
+    pub fn new(core: u16, snap: Arc<Snapshot>, stats: Arc<CoreStats>) -> Result<Self, ServiceBuildError> {
+        let conns = ConnTable::new(snap.conns_per_core, snap.timeouts.clone());
+        let mut p = Pipeline {
+            core,
+            routes: RouteTable::default(),
+            services: Vec::new(),
+            exact: HashMap::new(),
+            wide: Vec::new(),
+            conns,
+            neigh: NeighborTable::new(&snap),
+            stats,
+            released: Vec::with_capacity(MAX_PENDING),
+            snap: snap.clone(),
+        };
+        p.apply(snap)?;
+        Ok(p)
+    }
+
+    /// Switches to a new snapshot. Connections already tracked stay.
+    pub fn apply(&mut self, snap: Arc<Snapshot>) -> Result<(), ServiceBuildError> {
+        let mut services = Vec::with_capacity(snap.services.len());
+        let mut exact = HashMap::with_capacity(snap.services.len() * 2);
+        let mut wide = Vec::new();
+        for (i, s) in snap.services.iter().enumerate() {
+            services.push(ServiceState::new(s, u64::from(self.core) << 32 | i as u64)?);
+            match &s.ports {
+                PortMatch::One(p) => {
+                    exact.insert((s.proto as u8, s.vip, *p), i);
+                }
+                _ => wide.push(i),
+            }
+        }
+        self.routes = RouteTable::from_snapshot(&snap);
+        self.neigh.set_statics(&snap);
+        self.conns.set_timeouts(snap.timeouts.clone());
+        self.services = services;
+        self.exact = exact;
+        self.wide = wide;
+        self.snap = snap;
+        Ok(())
+    }
+
+    pub fn snapshot(&self) -> &Arc<Snapshot> {
+        &self.snap
+    }
+    pub fn stats(&self) -> &Arc<CoreStats> {
+        &self.stats
+    }
+    pub fn services(&self) -> &[ServiceState] {
+        &self.services
+    }
+    pub fn conns(&self) -> &ConnTable {
+        &self.conns
+    }
+
+    /// Handles one received frame: it is sent, parked or dropped (and counted).
+    pub fn process(&mut self, mut frame: F, in_port: usize, now: Millis, out: &mut impl Output<F>) {
+        self.stats.rx_packets.add(1);
+        self.stats.rx_bytes.add(frame.len() as u64);
+        match self.classify(&mut frame, in_port, now, out) {
+            Verdict::Drop(r) => self.stats.count_drop(r),
+            Verdict::Consumed => {}
+            Verdict::ReplySamePort => self.transmit(in_port, frame, out),
+            Verdict::Route(dst) => self.emit(frame, dst, now, out),
+        }
+    }
+
+    /// Periodic work: bounded connection expiry and neighbour ageing.
+    pub fn housekeeping(&mut self, now: Millis) -> usize {
+        let services = &mut self.services;
+        let n = self.conns.expire(now, EXPIRE_BUDGET, |c| {
+            if let Some(s) = services.get_mut(c.service as usize) {
+                s.conn_removed(c.dest, c.state.is_active());
+            }
+        });
+        self.neigh.expire(now, &mut self.released);
+        for _ in self.released.drain(..) {
+            self.stats.count_drop(DropReason::NeighborUnresolved);
+        }
+        n
+    }
+
+    fn classify(&mut self, frame: &mut F, in_port: usize, now: Millis, out: &mut impl Output<F>) -> Verdict {
+        let Some(port) = self.snap.ports.get(in_port) else {
+            return Verdict::Drop(DropReason::NotForUs);
+        };
+        let our_mac = port.mac;
+        let data = frame.data_mut();
+        if data.is_empty() {
+            return Verdict::Drop(DropReason::EmptyFrame);
+        }
+        let Ok(eth) = EthernetFrame::new_checked(&mut *data) else {
+            return Verdict::Drop(DropReason::TruncatedEthernet);
+        };
+        let dst = eth.dst_addr();
+        // A bridge floods unknown unicast: only frames for us (or broadcast) count.
+        if dst != our_mac && dst != MacAddr::BROADCAST {
+            return Verdict::Drop(DropReason::NotForUs);
+        }
+        match eth.ethertype() {
+            EtherType::ARP => self.arp(data, in_port, our_mac, now, out),
+            EtherType::IPV4 if dst == our_mac => self.ipv4(data, in_port, now),
+            EtherType::IPV4 => Verdict::Drop(DropReason::NotForUs),
+            _ => Verdict::Drop(DropReason::UnknownEtherType),
+        }
+    }
+
+    /// The service a new packet to (proto, vip, port) belongs to.
+    #[inline]
+    fn find_service(&self, proto: u8, vip: Ipv4Addr, port: u16) -> Option<usize> {
+        if let Some(&i) = self.exact.get(&(proto, vip, port)) {
+            return Some(i);
+        }
+        self.wide.iter().copied().find(|&i| {
+            let s = &self.snap.services[i];
+            s.proto as u8 == proto && s.vip == vip && s.ports.matches(port)
+        })
+    }
+
+    #[inline]
+    fn transmit(&mut self, port: usize, frame: F, out: &mut impl Output<F>) {
+        self.stats.tx_packets.add(1);
+        self.stats.tx_bytes.add(frame.len() as u64);
+        out.send(port, frame);
+    }
+}
+
+/// What to do with a frame after it was parsed and rewritten in place.
+pub(crate) enum Verdict {
+    Drop(DropReason),
+    /// The pipeline kept or released the frame itself (ARP learning).
+    Consumed,
+    /// Send back out of the port it came in on (MACs already set).
+    ReplySamePort,
+    /// Route to this IPv4 destination, then resolve the next hop.
+    Route(Ipv4Addr),
+}

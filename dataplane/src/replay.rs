@@ -1,0 +1,179 @@
+//! Offline runs: frames from a pcap go through the same worker and pipeline
+//! as live traffic, the clock is the capture's timestamps, and every frame the
+//! pipeline transmits is written to the output pcap. No DPDK, no root.
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::frame::{Frame, VecFrame};
+use crate::pcap::{PcapError, PcapReader, PcapWriter};
+use crate::pipeline::Pipeline;
+use crate::service::ServiceBuildError;
+use crate::snapshot::Snapshot;
+use crate::stats::{CoreStats, DropReason};
+use crate::worker::{PortIo, Worker};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("pcap: {0}")]
+    Pcap(#[from] PcapError),
+    #[error("config: {0}")]
+    Config(#[from] ServiceBuildError),
+}
+
+/// Feeds one record at a time on port 0 and records what is sent.
+struct ReplayIo<W: Write> {
+    next: Option<VecFrame>,
+    writer: PcapWriter<W>,
+    now_ns: u64,
+    error: Option<PcapError>,
+    sent: Vec<SentFrame>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SentFrame {
+    pub port: usize,
+    pub len: usize,
+}
+
+impl<W: Write> PortIo for ReplayIo<W> {
+    type F = VecFrame;
+    fn rx(&mut self, port: usize, out: &mut Vec<VecFrame>, _max: usize) {
+        if port == 0 {
+            out.extend(self.next.take());
+        }
+    }
+    fn tx(&mut self, port: usize, frames: &mut Vec<VecFrame>) -> usize {
+        for f in frames.drain(..) {
+            self.sent.push(SentFrame { port, len: f.len() });
+            if let Err(e) = self.writer.write(self.now_ns, f.data()) {
+                self.error.get_or_insert(e);
+            }
+        }
+        0
+    }
+    fn alloc(&mut self) -> Option<VecFrame> {
+        Some(VecFrame::empty())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RealReport {
+    pub address: String,
+    pub port: u16,
+    pub weight: u32,
+    pub conns: u64,
+    pub active: u32,
+    pub inactive: u32,
+    pub in_packets: u64,
+    pub out_packets: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ServiceReport {
+    pub name: String,
+    pub conns: u64,
+    pub in_packets: u64,
+    pub out_packets: u64,
+    pub reals: Vec<RealReport>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct ReplayReport {
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    pub conns_created: u64,
+    pub conns_tracked: usize,
+    pub arp_replies: u64,
+    pub arp_requests_sent: u64,
+    pub icmp_echo_replies: u64,
+    pub drops: std::collections::BTreeMap<String, u64>,
+    pub services: Vec<ServiceReport>,
+    pub sent: Vec<SentFrame>,
+}
+
+/// Runs `input` through a single-core pipeline configured by `snap`.
+pub fn replay<R: Read, W: Write>(snap: Snapshot, input: R, output: W) -> Result<ReplayReport, ReplayError> {
+    let stats = Arc::new(CoreStats::default());
+    let pipeline = Pipeline::new(0, Arc::new(snap), stats.clone())?;
+    let io = ReplayIo {
+        next: None,
+        writer: PcapWriter::new(output)?,
+        now_ns: 0,
+        error: None,
+        sent: Vec::new(),
+    };
+    let mut worker = Worker::new(pipeline, io, 32);
+    let mut reader = PcapReader::new(input)?;
+    let mut frames_in = 0;
+    while let Some(rec) = reader.next_record()? {
+        frames_in += 1;
+        let io = worker.io_mut();
+        io.now_ns = rec.ts_nanos;
+        io.next = Some(VecFrame::from_bytes(&rec.data));
+        worker.poll_once(rec.ts_nanos / 1_000_000);
+    }
+    let io = worker.io_mut();
+    if let Some(e) = io.error.take() {
+        return Err(e.into());
+    }
+    io.writer.flush()?;
+    let sent = std::mem::take(&mut io.sent);
+    Ok(report(&worker.pipeline, &stats, frames_in, sent))
+}
+
+fn report(p: &Pipeline<VecFrame>, stats: &CoreStats, frames_in: u64, sent: Vec<SentFrame>) -> ReplayReport {
+    let drops = DropReason::ALL
+        .iter()
+        .filter(|r| stats.drops_of(**r) > 0)
+        .map(|r| (r.name().to_owned(), stats.drops_of(*r)))
+        .collect();
+    let services = p
+        .snapshot()
+        .services
+        .iter()
+        .zip(p.services())
+        .map(|(spec, st)| ServiceReport {
+            name: spec.name.clone(),
+            conns: st.counters.service.conns.get(),
+            in_packets: st.counters.service.in_packets.get(),
+            out_packets: st.counters.service.out_packets.get(),
+            reals: spec
+                .reals
+                .iter()
+                .enumerate()
+                .map(|(id, r)| {
+                    let d = st.dests.iter().find(|d| d.id as usize == id);
+                    let c = st.counters.reals.get(id);
+                    RealReport {
+                        address: r.addr.to_string(),
+                        port: r.port,
+                        weight: r.weight,
+                        conns: c.map_or(0, |c| c.conns.get()),
+                        active: d.map_or(0, |d| d.active),
+                        inactive: d.map_or(0, |d| d.inactive),
+                        in_packets: c.map_or(0, |c| c.in_packets.get()),
+                        out_packets: c.map_or(0, |c| c.out_packets.get()),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    ReplayReport {
+        frames_in,
+        frames_out: sent.len() as u64,
+        rx_packets: stats.rx_packets.get(),
+        tx_packets: stats.tx_packets.get(),
+        conns_created: stats.conns_created.get(),
+        conns_tracked: p.conns().len(),
+        arp_replies: stats.arp_replies.get(),
+        arp_requests_sent: stats.arp_requests_sent.get(),
+        icmp_echo_replies: stats.icmp_echo_replies.get(),
+        drops,
+        services,
+        sent,
+    }
+}

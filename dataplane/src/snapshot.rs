@@ -1,0 +1,169 @@
+//! The immutable configuration a worker runs with. The binary builds it from
+//! the validated YAML (control crate); workers pick up a new one between bursts.
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use conntrack::{Proto, Timeouts};
+use sched::SchedFlags;
+
+use crate::wire::MacAddr;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forward {
+    Nat,
+    FullNat,
+    Dr,
+    Tun,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ipv4Prefix {
+    pub addr: Ipv4Addr,
+    pub len: u8,
+}
+
+impl Ipv4Prefix {
+    pub fn mask(&self) -> u32 {
+        if self.len == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(self.len.min(32)))
+        }
+    }
+    #[inline]
+    pub fn contains(&self, ip: Ipv4Addr) -> bool {
+        (u32::from(ip) ^ u32::from(self.addr)) & self.mask() == 0
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PortSpec {
+    pub name: String,
+    pub mac: MacAddr,
+    pub addresses: Vec<Ipv4Prefix>,
+    pub mtu: u16,
+}
+
+#[derive(Clone, Debug)]
+pub struct RouteSpec {
+    pub prefix: Ipv4Prefix,
+    pub via: Option<Ipv4Addr>,
+    pub port: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct NeighborSpec {
+    pub ip: Ipv4Addr,
+    pub mac: MacAddr,
+    pub port: usize,
+}
+
+/// Which virtual ports a service covers (a list or range is ferrovs's answer
+/// to firewall-mark services; `All` is IPVS's port-0 service).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortMatch {
+    One(u16),
+    List(Vec<u16>),
+    Range(u16, u16),
+    All,
+}
+
+impl PortMatch {
+    #[inline]
+    pub fn matches(&self, p: u16) -> bool {
+        match self {
+            PortMatch::One(x) => *x == p,
+            PortMatch::List(v) => v.contains(&p),
+            PortMatch::Range(lo, hi) => (*lo..=*hi).contains(&p),
+            PortMatch::All => true,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Persistence {
+    pub timeout_s: u32,
+    pub netmask: Ipv4Addr,
+}
+
+#[derive(Clone, Debug)]
+pub struct RealSpec {
+    pub addr: Ipv4Addr,
+    /// 0 = same as the packet's virtual port.
+    pub port: u16,
+    pub weight: u32,
+    pub upper_threshold: u32,
+    pub lower_threshold: u32,
+    pub forward: Forward,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub proto: Proto,
+    pub vip: Ipv4Addr,
+    pub ports: PortMatch,
+    pub scheduler: String,
+    pub flags: SchedFlags,
+    pub persistence: Option<Persistence>,
+    pub local_addresses: Vec<Ipv4Addr>,
+    pub toa: bool,
+    /// In order of addition (file order); IPVS list order is the reverse.
+    pub reals: Vec<RealSpec>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub generation: u64,
+    pub ports: Vec<PortSpec>,
+    pub routes: Vec<RouteSpec>,
+    pub neighbors: Vec<NeighborSpec>,
+    pub services: Vec<ServiceSpec>,
+    pub timeouts: Timeouts,
+    /// Connection-table capacity of each core.
+    pub conns_per_core: usize,
+}
+
+impl Snapshot {
+    /// Whether `ip` is one of the director's own addresses on `port`.
+    pub fn is_own_address(&self, port: usize, ip: Ipv4Addr) -> bool {
+        self.ports
+            .get(port)
+            .is_some_and(|p| p.addresses.iter().any(|a| a.addr == ip))
+    }
+    pub fn is_vip(&self, ip: Ipv4Addr) -> bool {
+        self.services.iter().any(|s| s.vip == ip)
+    }
+}
+
+/// Where workers find the newest snapshot. Publishing bumps a generation
+/// counter; a worker compares one atomic per burst and only takes the mutex
+/// (briefly, to clone an `Arc`) when the generation moved.
+pub struct SnapshotCell {
+    generation: AtomicU64,
+    current: Mutex<Arc<Snapshot>>,
+}
+
+impl SnapshotCell {
+    pub fn new(s: Snapshot) -> Self {
+        SnapshotCell {
+            generation: AtomicU64::new(s.generation),
+            current: Mutex::new(Arc::new(s)),
+        }
+    }
+    pub fn publish(&self, mut s: Snapshot) {
+        let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        s.generation = cur.generation + 1;
+        let g = s.generation;
+        *cur = Arc::new(s);
+        self.generation.store(g, Ordering::Release);
+    }
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}

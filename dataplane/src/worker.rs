@@ -1,0 +1,130 @@
+//! The poll loop of one core, generic over where frames come from: DPDK
+//! queues live, a pcap file in replay. Bursts in, pipeline, bursts out.
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use conntrack::Millis;
+
+use crate::frame::Frame;
+use crate::pipeline::{Output, Pipeline};
+use crate::snapshot::SnapshotCell;
+use crate::stats::DropReason;
+
+/// The I/O a worker needs: per-port receive and transmit, and buffers.
+pub trait PortIo {
+    type F: Frame;
+    /// Appends up to `max` received frames of `port` to `out`.
+    fn rx(&mut self, port: usize, out: &mut Vec<Self::F>, max: usize);
+    /// Sends `frames` (leaving it empty); returns how many the device refused
+    /// (those were released).
+    fn tx(&mut self, port: usize, frames: &mut Vec<Self::F>) -> usize;
+    fn alloc(&mut self) -> Option<Self::F>;
+}
+
+pub struct Worker<Io: PortIo> {
+    pub pipeline: Pipeline<Io::F>,
+    io: Io,
+    nports: usize,
+    burst: usize,
+    rx_buf: Vec<Io::F>,
+    tx_bufs: Vec<Vec<Io::F>>,
+    last_housekeeping: Millis,
+    generation: u64,
+}
+
+/// Collects a burst's output per port; flushes early when a queue fills.
+struct Batch<'a, Io: PortIo> {
+    io: &'a mut Io,
+    tx: &'a mut [Vec<Io::F>],
+    refused: usize,
+}
+
+impl<Io: PortIo> Output<Io::F> for Batch<'_, Io> {
+    #[inline]
+    fn send(&mut self, port: usize, frame: Io::F) {
+        let Some(q) = self.tx.get_mut(port) else {
+            self.refused += 1;
+            return;
+        };
+        if q.len() == q.capacity() {
+            self.refused += self.io.tx(port, q);
+        }
+        q.push(frame);
+    }
+    fn alloc(&mut self) -> Option<Io::F> {
+        self.io.alloc()
+    }
+}
+
+impl<Io: PortIo> Worker<Io> {
+    pub fn new(pipeline: Pipeline<Io::F>, io: Io, burst: usize) -> Self {
+        let nports = pipeline.snapshot().ports.len();
+        let generation = pipeline.snapshot().generation;
+        Worker {
+            pipeline,
+            io,
+            nports,
+            burst,
+            rx_buf: Vec::with_capacity(burst),
+            tx_bufs: (0..nports).map(|_| Vec::with_capacity(burst * 2)).collect(),
+            last_housekeeping: 0,
+            generation,
+        }
+    }
+
+    pub fn io_mut(&mut self) -> &mut Io {
+        &mut self.io
+    }
+
+    /// One pass over every port: receive a burst, process it, send. Returns
+    /// the number of frames received.
+    pub fn poll_once(&mut self, now: Millis) -> usize {
+        let mut received = 0;
+        for port in 0..self.nports {
+            self.io.rx(port, &mut self.rx_buf, self.burst);
+            received += self.rx_buf.len();
+            let mut batch = Batch { io: &mut self.io, tx: &mut self.tx_bufs, refused: 0 };
+            for frame in self.rx_buf.drain(..) {
+                self.pipeline.process(frame, port, now, &mut batch);
+            }
+            let refused = batch.refused;
+            self.count_refused(refused);
+            self.flush();
+        }
+        if now != self.last_housekeeping {
+            self.last_housekeeping = now;
+            self.pipeline.housekeeping(now);
+        }
+        received
+    }
+
+    fn flush(&mut self) {
+        let mut refused = 0;
+        for (port, q) in self.tx_bufs.iter_mut().enumerate() {
+            if !q.is_empty() {
+                refused += self.io.tx(port, q);
+            }
+        }
+        self.count_refused(refused);
+    }
+
+    fn count_refused(&self, n: usize) {
+        if n > 0 {
+            let s = self.pipeline.stats();
+            s.drops[DropReason::TxRefused as usize].add(n as u64);
+        }
+    }
+
+    /// Polls until `stop` is set, picking up new snapshots between bursts.
+    pub fn run(&mut self, stop: &AtomicBool, cell: &SnapshotCell, clock: impl Fn() -> Millis) {
+        while !stop.load(Ordering::Relaxed) {
+            let g = cell.generation();
+            if g != self.generation {
+                self.generation = g;
+                if let Err(e) = self.pipeline.apply(cell.load()) {
+                    tracing::error!(error = %e, "snapshot refused by worker; keeping the previous one");
+                }
+            }
+            self.poll_once(clock());
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Turns the validated YAML model (control crate) into the dataplane's
+//! runtime snapshot: names resolved to port indices, MACs filled in.
+use std::collections::HashMap;
+
+use anyhow::{anyhow, Result};
+use control::config::{self as cfg, Config};
+use dataplane::snapshot::{
+    Forward, Ipv4Prefix, NeighborSpec, PortMatch, PortSpec, Persistence, RealSpec, RouteSpec, ServiceSpec, Snapshot,
+};
+use dataplane::wire::MacAddr;
+
+/// `macs[i]` is the MAC of port i when the config does not give one (live: read
+/// from the device). Replay passes none, so every port must name its MAC.
+pub fn snapshot(config: &Config, macs: &[Option<[u8; 6]>], cores: usize) -> Result<Snapshot> {
+    let port_index: HashMap<&str, usize> = config.ports.iter().enumerate().map(|(i, p)| (p.name.as_str(), i)).collect();
+    let idx = |name: &str, field: String| port_index.get(name).copied().ok_or_else(|| anyhow!("{field}: unknown port {name:?}"));
+    let mut ports = Vec::new();
+    for (i, p) in config.ports.iter().enumerate() {
+        let mac = match (p.mac, macs.get(i).copied().flatten()) {
+            (Some(m), _) => m.octets(),
+            (None, Some(m)) => m,
+            (None, None) => return Err(anyhow!("ports[{i}].mac: required when the MAC cannot be read from a device (replay)")),
+        };
+        ports.push(PortSpec {
+            name: p.name.clone(),
+            mac: MacAddr(mac),
+            addresses: p.addresses.iter().map(|a| Ipv4Prefix { addr: a.addr, len: a.len }).collect(),
+            mtu: p.mtu,
+        });
+    }
+    let mut routes = Vec::new();
+    for (i, r) in config.routes.iter().enumerate() {
+        routes.push(RouteSpec {
+            prefix: Ipv4Prefix { addr: r.prefix.addr, len: r.prefix.len },
+            via: r.via,
+            port: idx(&r.port, format!("routes[{i}].port"))?,
+        });
+    }
+    let mut neighbors = Vec::new();
+    for (i, n) in config.neighbors.iter().enumerate() {
+        neighbors.push(NeighborSpec {
+            ip: n.ip,
+            mac: MacAddr(n.mac.octets()),
+            port: idx(&n.port, format!("neighbors[{i}].port"))?,
+        });
+    }
+    let services = config.services.iter().map(service).collect();
+    let mut timeouts = dataplane::conntrack::Timeouts::default();
+    timeouts.set_tcp_tcpfin_udp(config.timeouts.tcp, config.timeouts.tcpfin, config.timeouts.udp);
+    let conn_max = config.conn_max.unwrap_or(DEFAULT_CONN_MAX);
+    Ok(Snapshot {
+        generation: 0,
+        ports,
+        routes,
+        neighbors,
+        services,
+        timeouts,
+        conns_per_core: (conn_max as usize / cores.max(1)).max(1),
+    })
+}
+
+/// Connections per appliance when `conn_max` is not set.
+pub const DEFAULT_CONN_MAX: u64 = 1 << 20;
+
+fn service(s: &cfg::Service) -> ServiceSpec {
+    let ports = if s.all_ports() {
+        PortMatch::All
+    } else if let Some(p) = s.single_port() {
+        PortMatch::One(p)
+    } else {
+        let ranges = s.port_ranges();
+        match ranges.as_slice() {
+            [r] => PortMatch::Range(r.first, r.last),
+            _ => PortMatch::List(ranges.iter().flat_map(|r| r.first..=r.last).collect()),
+        }
+    };
+    ServiceSpec {
+        name: s.name.clone(),
+        proto: match s.protocol {
+            cfg::Protocol::Tcp => dataplane::conntrack::Proto::Tcp,
+            cfg::Protocol::Udp => dataplane::conntrack::Proto::Udp,
+        },
+        vip: s.vip,
+        ports,
+        scheduler: s.scheduler.as_str().to_owned(),
+        flags: dataplane::sched::SchedFlags {
+            sh_fallback: s.has_flag(cfg::SchedFlag::ShFallback),
+            sh_port: s.has_flag(cfg::SchedFlag::ShPort),
+            mh_fallback: s.has_flag(cfg::SchedFlag::MhFallback),
+            mh_port: s.has_flag(cfg::SchedFlag::MhPort),
+        },
+        persistence: s.persistence.as_ref().map(|p| Persistence { timeout_s: p.timeout, netmask: p.netmask }),
+        local_addresses: s.local_addresses.clone(),
+        toa: s.toa,
+        reals: s
+            .reals
+            .iter()
+            .map(|r| RealSpec {
+                addr: r.address,
+                port: s.real_port(r),
+                weight: r.weight,
+                upper_threshold: r.upper_threshold,
+                lower_threshold: r.lower_threshold,
+                forward: forward(s.forward_of(r)),
+            })
+            .collect(),
+    }
+}
+
+fn forward(f: cfg::Forward) -> Forward {
+    match f {
+        cfg::Forward::Nat => Forward::Nat,
+        cfg::Forward::FullNat => Forward::FullNat,
+        cfg::Forward::Dr => Forward::Dr,
+        cfg::Forward::Tun => Forward::Tun,
+    }
+}
+

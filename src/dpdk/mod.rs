@@ -1,0 +1,14 @@
+//! The only place that touches DPDK FFI: EAL, mempool, mbuf, ethdev.
+//! Everything above this module sees safe types with explicit ownership.
+pub mod eal;
+pub mod error;
+pub mod ethdev;
+mod ffi;
+pub mod mbuf;
+pub mod mempool;
+
+pub use eal::Eal;
+
+pub use ethdev::EthPort;
+pub use mbuf::Mbuf;
+pub use mempool::Mempool;

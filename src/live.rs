@@ -1,0 +1,187 @@
+//! `ferrovs run`: brings up the EAL and ports from the config, runs one pinned
+//! worker per configured core, and shuts everything down in order on
+//! SIGINT/SIGTERM (workers joined, ports stopped and closed, EAL cleaned up).
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use control::config::Config;
+use dataplane::{CoreStats, DropReason, Pipeline, PortIo, SnapshotCell, Worker};
+
+use crate::convert;
+use crate::dpdk::ethdev::{QueuePair, MAX_BURST};
+use crate::dpdk::{Eal, EthPort, Mbuf, Mempool};
+
+/// Per-lcore mempool cache (DPDK's recommended order of magnitude).
+const POOL_CACHE: u32 = 256;
+
+/// The DPDK device name a config `device` string probes as: the part before
+/// the first comma (`net_af_packet0,iface=x` -> `net_af_packet0`).
+fn device_name(device: &str) -> &str {
+    device.split(',').next().unwrap_or(device)
+}
+
+/// vdevs are created by name; anything else is a bus address for the allow list.
+fn is_vdev(device: &str) -> bool {
+    device.starts_with("net_")
+}
+
+pub fn eal_args(config: &Config) -> Vec<String> {
+    let mut args = vec!["-l".to_owned(), "0".to_owned(), "--no-telemetry".to_owned()];
+    if config.workers.in_memory {
+        args.push("--in-memory".into());
+    }
+    let mut any_pci = false;
+    for p in &config.ports {
+        if is_vdev(&p.device) {
+            args.extend(["--vdev".to_owned(), p.device.clone()]);
+        } else {
+            any_pci = true;
+            args.extend(["-a".to_owned(), p.device.clone()]);
+        }
+    }
+    if !any_pci {
+        args.push("--no-pci".into());
+    }
+    args.extend(config.workers.eal_args.iter().cloned());
+    args
+}
+
+/// Frames of one worker's queue pairs (one per port) over DPDK.
+struct DpdkIo {
+    queues: Vec<QueuePair>,
+    pool: Arc<Mempool>,
+    stats: Arc<CoreStats>,
+}
+
+impl PortIo for DpdkIo {
+    type F = Mbuf;
+    #[inline]
+    fn rx(&mut self, port: usize, out: &mut Vec<Mbuf>, max: usize) {
+        if let Some(q) = self.queues.get_mut(port) {
+            q.rx(out, max);
+            // The pipeline works on one contiguous segment; jumbo chains are dropped.
+            let before = out.len();
+            out.retain(|m| !m.is_chained());
+            let dropped = before - out.len();
+            if dropped > 0 {
+                self.stats.drops[DropReason::MultiSegment as usize].add(dropped as u64);
+            }
+        }
+    }
+    #[inline]
+    fn tx(&mut self, port: usize, frames: &mut Vec<Mbuf>) -> usize {
+        match self.queues.get_mut(port) {
+            Some(q) => q.tx(frames),
+            None => {
+                let n = frames.len();
+                frames.clear();
+                n
+            }
+        }
+    }
+    #[inline]
+    fn alloc(&mut self) -> Option<Mbuf> {
+        self.pool.alloc()
+    }
+}
+
+pub fn run(config: Config) -> Result<()> {
+    let cores: Vec<usize> = config.workers.cores.iter().map(|&c| c as usize).collect();
+    let nworkers = cores.len();
+    if nworkers == 0 {
+        bail!("workers.cores: at least one core is needed");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone()).context("installing SIGINT handler")?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone()).context("installing SIGTERM handler")?;
+
+    let args = eal_args(&config);
+    tracing::info!(?args, "initialising DPDK EAL");
+    let eal = Eal::init(&args).context("EAL initialisation")?;
+    let pool = Arc::new(
+        Mempool::new(&eal, "ferrovs_mbufs", config.workers.mbufs, POOL_CACHE, eal.socket_id())
+            .context("creating the mbuf pool")?,
+    );
+    let mut ports = Vec::with_capacity(config.ports.len());
+    for (i, p) in config.ports.iter().enumerate() {
+        let port = EthPort::open(&eal, device_name(&p.device), nworkers as u16, pool.clone())
+            .with_context(|| format!("ports[{i}] ({}): opening {}", p.name, p.device))?;
+        ports.push(port);
+    }
+    let macs: Vec<Option<[u8; 6]>> = ports.iter().map(|p| p.mac().ok()).collect();
+    let snap = convert::snapshot(&config, &macs, nworkers)?;
+    for (p, spec) in ports.iter().zip(&snap.ports) {
+        tracing::info!(port = %spec.name, device = p.name(), mac = %spec.mac, "port up");
+    }
+    let cell = Arc::new(SnapshotCell::new(snap));
+    let stats: Vec<Arc<CoreStats>> = (0..nworkers).map(|_| Arc::new(CoreStats::default())).collect();
+    let start = Instant::now();
+    let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
+
+    let result: Result<()> = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for (k, &core) in cores.iter().enumerate() {
+            let queues: Vec<QueuePair> = ports.iter().filter_map(|p| p.queue_pair(k as u16)).collect();
+            let (eal, pool, cell, stop, stats) = (&eal, pool.clone(), cell.clone(), stop.clone(), stats[k].clone());
+            let h = std::thread::Builder::new()
+                .name(format!("fvs-worker-{k}"))
+                .spawn_scoped(scope, move || -> Result<()> {
+                    if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+                        tracing::warn!(core, "could not pin worker to core");
+                    }
+                    eal.register_thread().context("registering worker with DPDK")?;
+                    let pipeline = Pipeline::new(k as u16, cell.load(), stats.clone())?;
+                    let io = DpdkIo { queues, pool, stats };
+                    let mut worker = Worker::new(pipeline, io, burst);
+                    tracing::info!(worker = k, core, "worker polling");
+                    worker.run(&stop, &cell, || start.elapsed().as_millis() as u64);
+                    drop(worker);
+                    eal.unregister_thread();
+                    Ok(())
+                })
+                .context("spawning worker")?;
+            handles.push(h);
+        }
+        while !stop.load(Ordering::Relaxed) && handles.iter().all(|h| !h.is_finished()) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let mut first_err = Ok(());
+        for h in handles {
+            let r = h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("worker panicked")));
+            if first_err.is_ok() {
+                first_err = r;
+            }
+        }
+        first_err
+    });
+    log_summary(&stats);
+    for p in &mut ports {
+        p.stop();
+    }
+    drop(ports);
+    drop(pool);
+    drop(eal);
+    tracing::info!("ferrovs stopped");
+    result
+}
+
+fn log_summary(stats: &[Arc<CoreStats>]) {
+    for (k, s) in stats.iter().enumerate() {
+        let drops: Vec<String> = DropReason::ALL
+            .iter()
+            .filter(|r| s.drops_of(**r) > 0)
+            .map(|r| format!("{}={}", r.name(), s.drops_of(*r)))
+            .collect();
+        tracing::info!(
+            worker = k,
+            rx = s.rx_packets.get(),
+            tx = s.tx_packets.get(),
+            conns = s.conns_created.get(),
+            drops = %drops.join(","),
+            "worker totals"
+        );
+    }
+}

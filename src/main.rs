@@ -1,0 +1,91 @@
+//! ferrovs: a DPDK userspace Layer-4 load balancer with LVS/IPVS semantics.
+mod convert;
+mod dpdk;
+mod live;
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use control::config::Config;
+
+#[derive(Parser)]
+#[command(name = "ferrovs", version, about = "DPDK userspace L4 load balancer (LVS semantics)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the director live on DPDK ports.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Push a pcap through the same pipeline offline (no DPDK, no root).
+    Replay {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long = "in")]
+        input: PathBuf,
+        #[arg(long = "out")]
+        output: PathBuf,
+        /// Write a JSON report of counters and decisions here.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Validate a YAML file without running anything.
+    Check { file: PathBuf },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().cmd {
+        Cmd::Run { config } => live::run(load(&config)?),
+        Cmd::Replay { config, input, output, report } => replay(&load(&config)?, &input, &output, report.as_ref()),
+        Cmd::Config { cmd: ConfigCmd::Check { file } } => {
+            load(&file)?;
+            println!("{}: ok", file.display());
+            Ok(())
+        }
+    }
+}
+
+fn load(path: &PathBuf) -> Result<Config> {
+    Config::load(path).with_context(|| format!("config {}", path.display()))
+}
+
+fn replay(config: &Config, input: &PathBuf, output: &PathBuf, report: Option<&PathBuf>) -> Result<()> {
+    let snap = convert::snapshot(config, &[], 1)?;
+    let reader = BufReader::new(File::open(input).with_context(|| format!("opening {}", input.display()))?);
+    let writer = BufWriter::new(File::create(output).with_context(|| format!("creating {}", output.display()))?);
+    let r = dataplane::replay::replay(snap, reader, writer)?;
+    println!(
+        "replay: {} frames in, {} out, {} connections, {} dropped",
+        r.frames_in,
+        r.frames_out,
+        r.conns_created,
+        r.drops.values().sum::<u64>()
+    );
+    if let Some(path) = report {
+        std::fs::write(path, serde_json::to_vec_pretty(&r)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The ferrovs lab: network namespaces joined by a bridge, private addresses only.
+#
+#   fvs-c   (client)   c0   10.99.0.2/24               --+
+#   fvs-lb  (director) fvs-lb0  (no kernel IP; DPDK af_packet)  +-- bridge br0 in fvs-br
+#   fvs-rsN (servers)  eth0 10.99.1.1N/24 gw 10.99.1.1 --+   HTTP on :8080 answering "rsN"
+#
+# The director owns 10.99.0.1 and 10.99.1.1 (configs/lab.yaml) and the VIP 10.99.0.100.
+# Usage: lab.sh up [N_RS] | down | exec NS CMD...
+set -euo pipefail
+PREFIX=fvs
+NRS=${2:-3}
+HERE=$(cd "$(dirname "$0")" && pwd)
+RUN=/tmp/ferrovs-lab
+LB_MAC=02:00:00:00:00:01
+
+nsx() { local ns=$1; shift; ip netns exec "$PREFIX-$ns" "$@"; }
+
+# Kernel senders on veth leave checksums to offload and hand over GSO
+# super-packets; the director sees raw frames, so both must be off.
+no_offload() { nsx "$1" ethtool -K "$2" tx off sg off tso off gso off gro off >/dev/null 2>&1 || true; }
+
+veth_to_bridge() { # ns ifname peer-name
+  ip link add "$3" type veth peer name "$2"
+  ip link set "$2" netns "$PREFIX-$1"
+  ip link set "$3" netns "$PREFIX-br"
+  nsx br ip link set "$3" master br0 up
+}
+
+down() {
+  if [ -d "$RUN" ]; then
+    for f in "$RUN"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  fi
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$PREFIX-" || true); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  rm -rf "$RUN"
+}
+
+up() {
+  down
+  mkdir -p "$RUN"
+  for ns in br lb c $(seq -f 'rs%g' 1 "$NRS"); do ip netns add "$PREFIX-$ns"; nsx "$ns" ip link set lo up; done
+  nsx br ip link add br0 type bridge
+  nsx br ip link set br0 up
+  nsx br sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+
+  veth_to_bridge lb fvs-lb0 lb0-br
+  nsx lb sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  nsx lb ip link set fvs-lb0 address "$LB_MAC"
+  nsx lb ip link set fvs-lb0 up
+  no_offload lb fvs-lb0
+
+  veth_to_bridge c c0 c0-br
+  nsx c ip addr add 10.99.0.2/24 dev c0
+  nsx c ip link set c0 up
+  nsx c ip route add default via 10.99.0.1
+  no_offload c c0
+
+  for i in $(seq 1 "$NRS"); do
+    veth_to_bridge "rs$i" eth0 "rs$i-br"
+    nsx "rs$i" ip addr add "10.99.1.1$i/24" dev eth0
+    nsx "rs$i" ip link set eth0 up
+    nsx "rs$i" ip route add default via 10.99.1.1
+    no_offload "rs$i" eth0
+    mkdir -p "$RUN/www$i"
+    echo "rs$i" > "$RUN/www$i/index.html"
+    nsx "rs$i" python3 "$HERE/http_server.py" --port 8080 --dir "$RUN/www$i" \
+      >"$RUN/rs$i.log" 2>&1 &
+    echo $! > "$RUN/rs$i.pid"
+  done
+  # Servers are listening before anyone calls them (bounded wait).
+  for i in $(seq 1 "$NRS"); do
+    for _ in $(seq 1 50); do
+      nsx "rs$i" python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",8080),0.2)' 2>/dev/null && break
+      sleep 0.1
+    done
+  done
+  echo "lab up: client 10.99.0.2, VIP 10.99.0.100, $NRS servers 10.99.1.11..$((10 + NRS))"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  exec) shift; ns=$1; shift; nsx "$ns" "$@" ;;
+  *) echo "usage: $0 up [N_RS] | down | exec NS CMD..." >&2; exit 2 ;;
+esac
