@@ -77,7 +77,12 @@ pub(crate) mod test_util {
 
     /// A server with id `id` at 10.0.<id/256>.<id%256>:80.
     pub fn dest(id: u32, weight: u32) -> Dest {
-        Dest::new(id, Ipv4Addr::new(10, 0, (id >> 8) as u8, id as u8), 80, weight)
+        Dest::new(
+            id,
+            Ipv4Addr::new(10, 0, (id >> 8) as u8, id as u8),
+            80,
+            weight,
+        )
     }
 
     /// Servers with ids 10, 11, ... in list order.

@@ -87,7 +87,13 @@ mod tests {
         d[home].weight = 0;
         assert_eq!(s.schedule(&d, &pkt([1, 1, 1, 1], 1, a), 0), None);
         let gone = d.remove(home);
-        s.dests_changed(&d, DestChange::Removed { index: home, id: gone.id });
+        s.dests_changed(
+            &d,
+            DestChange::Removed {
+                index: home,
+                id: gone.id,
+            },
+        );
         assert_eq!(s.schedule(&d, &pkt([1, 1, 1, 1], 1, a), 0), Some(0));
         let t = s.table_snapshot().unwrap();
         assert!(t.iter().all(|&x| x == Some(d[0].id)));

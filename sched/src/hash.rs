@@ -57,7 +57,10 @@ mod tests {
     fn hash_32_matches_definition() {
         assert_eq!(hash_32(0, 8), 0);
         assert_eq!(hash_32(1, 8), 0x61);
-        assert_eq!(hash_32(0x0a00_0001, 8), (0x0a00_0001u32.wrapping_mul(0x61C88647)) >> 24);
+        assert_eq!(
+            hash_32(0x0a00_0001, 8),
+            (0x0a00_0001u32.wrapping_mul(0x61C88647)) >> 24
+        );
         assert_eq!(hash_32(1, 10), 0x61C88647 >> 22);
     }
 

@@ -59,7 +59,13 @@ fn quiesced_or_removed_server_is_replaced() {
     assert_eq!(s.schedule(&d, &to([10, 1, 1, 1]), 1), Some(1));
     d[1].active = 5;
     let gone = d.remove(1);
-    s.dests_changed(&d, DestChange::Removed { index: 1, id: gone.id });
+    s.dests_changed(
+        &d,
+        DestChange::Removed {
+            index: 1,
+            id: gone.id,
+        },
+    );
     // ids now 10 (weight 0), 12.
     assert_eq!(s.schedule(&d, &to([10, 1, 1, 1]), 2), Some(1));
     assert_eq!(d[1].id, 12);
@@ -91,7 +97,10 @@ fn idle_entry_expires_and_rescheduling_uses_wlc() {
         s.schedule(&d, &other, 30 * CHECK_INTERVAL);
     }
     assert_eq!(s.cache.find(u32::from_be_bytes([10, 1, 1, 1])), None);
-    assert_eq!(s.schedule(&d, &to([10, 1, 1, 1]), 30 * CHECK_INTERVAL), Some(1));
+    assert_eq!(
+        s.schedule(&d, &to([10, 1, 1, 1]), 30 * CHECK_INTERVAL),
+        Some(1)
+    );
 }
 
 #[test]

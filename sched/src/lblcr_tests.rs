@@ -42,7 +42,7 @@ fn old_set_sheds_most_loaded_member() {
     d[1].active = 1;
     d[2].active = 1;
     s.schedule(&d, &p, 1); // set {C, A}, lastmod 1
-    // Exactly at lastmod + expiration nothing happens (strictly after).
+                           // Exactly at lastmod + expiration nothing happens (strictly after).
     assert_eq!(s.schedule(&d, &p, 1 + 24 * H), Some(2));
     assert_eq!(members(&mut s, [10, 1, 1, 1]).len(), 2);
     // Later: A (512/1) is the most loaded and goes; C still serves.
@@ -65,7 +65,13 @@ fn quiesced_member_skipped_and_removed_member_dropped() {
     // (B 1*2 < 1 no, C weight 0) -> A serves.
     assert_eq!(s.schedule(&d, &p, 2), Some(0));
     let gone = d.remove(0);
-    s.dests_changed(&d, DestChange::Removed { index: 0, id: gone.id });
+    s.dests_changed(
+        &d,
+        DestChange::Removed {
+            index: 0,
+            id: gone.id,
+        },
+    );
     assert_eq!(members(&mut s, [10, 1, 1, 1]), [12]);
     // Only C (quiesced) left in the set: wlc picks B, which joins.
     assert_eq!(s.schedule(&d, &p, 3), Some(0));

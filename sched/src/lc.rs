@@ -19,8 +19,9 @@ impl Scheduler for Lc {
                 continue;
             }
             let doh = d.overhead();
-            if least.is_none_or(|(_, loh)| doh < loh) {
-                least = Some((i, doh));
+            match least {
+                Some((_, loh)) if doh >= loh => {}
+                _ => least = Some((i, doh)),
             }
         }
         least.map(|(i, _)| i)

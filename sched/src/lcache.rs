@@ -183,7 +183,8 @@ impl<V: Default> Cache<V> {
     /// The kernel timer's decision: a full expiration pass every 30 ticks,
     /// otherwise trim only when the table holds more than MAX_SIZE entries.
     fn tick(&mut self) {
-        if self.counter % COUNT_FOR_FULL_EXPIRATION == 0 {
+        // The counter runs 1..=30, so "a multiple of 30" is reaching 30.
+        if self.counter >= COUNT_FOR_FULL_EXPIRATION {
             self.counter = 1;
             self.sweep = Some(Sweep {
                 mode: Mode::Full,

@@ -109,7 +109,9 @@ mod tests {
 
     #[test]
     fn unknown_name_is_an_error() {
-        let e = new_scheduler("foo", SchedFlags::default(), &[], 1).err().unwrap();
+        let e = new_scheduler("foo", SchedFlags::default(), &[], 1)
+            .err()
+            .unwrap();
         assert_eq!(e, SchedError::Unknown("foo".into()));
         assert!(e.to_string().contains("expected one of rr wrr"));
     }

@@ -76,8 +76,11 @@ impl Mh {
             // The kernel refuses to rebuild and keeps the old table; keep it
             // too, but follow the servers to their new indexes and forget
             // any that were removed.
-            let pos: HashMap<u32, u32> =
-                dests.iter().enumerate().map(|(i, d)| (d.id, i as u32)).collect();
+            let pos: HashMap<u32, u32> = dests
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.id, i as u32))
+                .collect();
             for slot in self.lookup.iter_mut() {
                 let id = self.ids.get(*slot as usize);
                 *slot = id.and_then(|id| pos.get(id)).copied().unwrap_or(EMPTY);

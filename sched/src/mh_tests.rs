@@ -15,7 +15,10 @@ fn table_is_full_and_follows_weights() {
     // Turns 1, 2, 3 per round: 6 slots per round until the table fills.
     let (a, b, c) = (count(&t, 10), count(&t, 11), count(&t, 12));
     assert_eq!(a + b + c, TAB_SIZE);
-    assert!((a as i64 - 682).abs() <= 1 && (b as i64 - 1364).abs() <= 2, "{a} {b} {c}");
+    assert!(
+        (a as i64 - 682).abs() <= 1 && (b as i64 - 1364).abs() <= 2,
+        "{a} {b} {c}"
+    );
 }
 
 #[test]
@@ -107,7 +110,13 @@ fn removed_server_vanishes_and_others_mostly_stay() {
     let mut s = Mh::new(&d, SchedFlags::default()).unwrap();
     let before = s.table_snapshot().unwrap();
     let gone = d.remove(3);
-    s.dests_changed(&d, DestChange::Removed { index: 3, id: gone.id });
+    s.dests_changed(
+        &d,
+        DestChange::Removed {
+            index: 3,
+            id: gone.id,
+        },
+    );
     let after = s.table_snapshot().unwrap();
     assert_eq!(count(&after, gone.id), 0);
     let moved = before

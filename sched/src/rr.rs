@@ -43,9 +43,7 @@ impl Scheduler for Rr {
         };
         // From the head: one pass over everything. From a server: the rest
         // of the list, then the beginning up to and including that server.
-        let pick = (start..n)
-            .chain(0..start)
-            .find(|&i| dests[i].available())?;
+        let pick = (start..n).chain(0..start).find(|&i| dests[i].available())?;
         self.cursor = Some(pick);
         Some(pick)
     }
@@ -91,7 +89,13 @@ mod tests {
         let mut s = Rr::new(&d);
         assert_eq!(picks(&mut s, &d, 2), [0, 1]);
         let gone = d.remove(1);
-        s.dests_changed(&d, DestChange::Removed { index: 1, id: gone.id });
+        s.dests_changed(
+            &d,
+            DestChange::Removed {
+                index: 1,
+                id: gone.id,
+            },
+        );
         assert_eq!(ids(&mut s, &d, 4), [12, 13, 10, 12]);
     }
 
@@ -101,7 +105,13 @@ mod tests {
         let mut s = Rr::new(&d);
         assert_eq!(picks(&mut s, &d, 1), [0]);
         let gone = d.remove(0);
-        s.dests_changed(&d, DestChange::Removed { index: 0, id: gone.id });
+        s.dests_changed(
+            &d,
+            DestChange::Removed {
+                index: 0,
+                id: gone.id,
+            },
+        );
         assert_eq!(ids(&mut s, &d, 3), [11, 12, 11]);
     }
 
@@ -111,7 +121,13 @@ mod tests {
         let mut s = Rr::new(&d);
         assert_eq!(picks(&mut s, &d, 3), [0, 1, 2]);
         let gone = d.remove(0);
-        s.dests_changed(&d, DestChange::Removed { index: 0, id: gone.id });
+        s.dests_changed(
+            &d,
+            DestChange::Removed {
+                index: 0,
+                id: gone.id,
+            },
+        );
         assert_eq!(ids(&mut s, &d, 3), [13, 11, 12]);
     }
 

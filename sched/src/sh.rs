@@ -165,7 +165,11 @@ mod tests {
         );
         // With one bucket per server the first probe is bucket 2 * home.
         let probe = (2 * home) % 256;
-        let want = if probe == home { (probe + 1) % 256 } else { probe };
+        let want = if probe == home {
+            (probe + 1) % 256
+        } else {
+            probe
+        };
         assert_eq!(fb.schedule(&d, &p, 0), Some(want));
     }
 
@@ -192,7 +196,13 @@ mod tests {
         let mut d = dests(&[1, 1, 1]);
         let mut s = Sh::new(&d, SchedFlags::default());
         let gone = d.remove(1);
-        s.dests_changed(&d, DestChange::Removed { index: 1, id: gone.id });
+        s.dests_changed(
+            &d,
+            DestChange::Removed {
+                index: 1,
+                id: gone.id,
+            },
+        );
         let t = s.table_snapshot().unwrap();
         assert!(t.iter().all(|&x| x == Some(10) || x == Some(12)));
         d.clear();

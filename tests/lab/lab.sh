@@ -6,7 +6,7 @@
 #   fvs-rsN (servers)  eth0 10.99.1.1N/24 gw 10.99.1.1 --+   HTTP on :8080 answering "rsN"
 #
 # The director owns 10.99.0.1 and 10.99.1.1 (configs/lab.yaml) and the VIP 10.99.0.100.
-# Usage: lab.sh up [N_RS] | down | exec NS CMD...
+# Usage: lab.sh up [N_RS] | down | hugepages | exec NS CMD...
 set -euo pipefail
 PREFIX=fvs
 NRS=${2:-3}
@@ -21,9 +21,9 @@ nsx() { local ns=$1; shift; ip netns exec "$PREFIX-$ns" "$@"; }
 no_offload() { nsx "$1" ethtool -K "$2" tx off sg off tso off gso off gro off >/dev/null 2>&1 || true; }
 
 veth_to_bridge() { # ns ifname peer-name
-  ip link add "$3" type veth peer name "$2"
-  ip link set "$2" netns "$PREFIX-$1"
-  ip link set "$3" netns "$PREFIX-br"
+  # Both ends are created directly inside their namespaces, so names such as
+  # eth0 never collide with the host's interfaces.
+  ip link add "$3" netns "$PREFIX-br" type veth peer name "$2" netns "$PREFIX-$1"
   nsx br ip link set "$3" master br0 up
 }
 
@@ -38,8 +38,17 @@ down() {
   rm -rf "$RUN"
 }
 
+# DPDK's EAL wants hugepages; reserve a few and mount hugetlbfs if missing.
+hugepages() {
+  local f=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+  if [ -w "$f" ] && [ "$(cat "$f")" -lt 512 ]; then echo 512 > "$f" || true; fi
+  mkdir -p /dev/hugepages
+  mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages || true
+}
+
 up() {
   down
+  hugepages
   mkdir -p "$RUN"
   for ns in br lb c $(seq -f 'rs%g' 1 "$NRS"); do ip netns add "$PREFIX-$ns"; nsx "$ns" ip link set lo up; done
   nsx br ip link add br0 type bridge
@@ -83,6 +92,7 @@ up() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
+  hugepages) hugepages ;;
   exec) shift; ns=$1; shift; nsx "$ns" "$@" ;;
   *) echo "usage: $0 up [N_RS] | down | exec NS CMD..." >&2; exit 2 ;;
 esac

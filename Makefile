@@ -1,0 +1,38 @@
+# ferrovs: `make demo` and `make test` do everything on a fresh Debian machine.
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := target/release/ferrovs
+
+.PHONY: all deps build release demo test lint fmt clean lab-down
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	$(CARGO) build --workspace --all-targets
+
+release: deps
+	$(CARGO) build --release --bin ferrovs
+
+# A lab of network namespaces, the director live on it, 300 requests spread
+# over three real servers; the lab is torn down whatever happens.
+demo: release
+	@bash scripts/demo.sh $(BIN)
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Every test: unit, property, replay, and (as root) the live lab tests.
+# Test binaries run one at a time (lab tests share namespace names).
+test: deps lint
+	@bash tests/lab/lab.sh hugepages
+	$(CARGO) test --workspace -- --test-threads=2
+
+lab-down:
+	@bash tests/lab/lab.sh down
+
+clean:
+	$(CARGO) clean

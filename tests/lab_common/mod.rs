@@ -1,0 +1,124 @@
+//! Lab harness for live tests: network namespaces from tests/lab/lab.sh, the
+//! director started inside `fvs-lb`, and teardown that always runs (Drop),
+//! also when an assertion fails.
+#![allow(dead_code)]
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Lab tests share namespace names, so they run one at a time.
+static LAB_LOCK: Mutex<()> = Mutex::new(());
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lab_sh() -> PathBuf {
+    repo().join("tests/lab/lab.sh")
+}
+
+pub fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+pub struct Lab {
+    _guard: MutexGuard<'static, ()>,
+}
+
+impl Lab {
+    /// Builds the lab with `servers` real servers. Requires root.
+    pub fn up(servers: usize) -> Lab {
+        let guard = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let lab = Lab { _guard: guard };
+        let st = Command::new("bash").arg(lab_sh()).args(["up", &servers.to_string()]).status().expect("lab.sh");
+        assert!(st.success(), "lab.sh up failed");
+        lab
+    }
+
+    pub fn exec(&self, ns: &str, args: &[&str]) -> std::process::Output {
+        Command::new("ip")
+            .args(["netns", "exec", &format!("fvs-{ns}")])
+            .args(args)
+            .output()
+            .expect("ip netns exec")
+    }
+
+    /// Runs the lab HTTP client in the client namespace; returns its JSON summary.
+    pub fn http_requests(&self, url: &str, n: usize) -> serde_json::Value {
+        let client = repo().join("tests/lab/http_client.py");
+        let o = self.exec("c", &["python3", client.to_str().unwrap(), "--url", url, "-n", &n.to_string()]);
+        assert!(o.status.success(), "client failed: {}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).expect("client JSON")
+    }
+
+    /// Starts ferrovs live in the director namespace.
+    pub fn director(&self, config: &Path) -> Director {
+        let log = std::env::temp_dir().join(format!("ferrovs-lab-{}.log", std::process::id()));
+        let child = Command::new("ip")
+            .args(["netns", "exec", "fvs-lb", env!("CARGO_BIN_EXE_ferrovs"), "run", "--config"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("starting ferrovs");
+        Director { child: Some(child), log }
+    }
+
+    /// Waits (bounded) until one request through the VIP succeeds.
+    pub fn wait_for_service(&self, url: &str, within: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < within {
+            let r = self.http_requests(url, 1);
+            if r["ok"] == 1 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("service {url} not reachable within {within:?}");
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("bash").arg(lab_sh()).arg("down").status();
+    }
+}
+
+pub struct Director {
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl Director {
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(&mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("director running");
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let start = Instant::now();
+        loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                return st;
+            }
+            if start.elapsed() > within {
+                let _ = child.kill();
+                panic!("director did not exit within {within:?}; log: {}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Director {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
