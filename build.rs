@@ -25,7 +25,11 @@ fn main() {
         .iter()
         .map(|p| format!("-I{}", p.display()))
         .collect();
-    clang_args.extend(["-include".into(), "rte_config.h".into(), "-march=corei7".into()]);
+    clang_args.extend([
+        "-include".into(),
+        "rte_config.h".into(),
+        "-march=corei7".into(),
+    ]);
 
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     let wrap_c = out.join("dpdk_static_wrappers.c");

@@ -5,33 +5,58 @@ use std::collections::HashMap;
 use anyhow::{anyhow, Result};
 use control::config::{self as cfg, Config};
 use dataplane::snapshot::{
-    Forward, Ipv4Prefix, NeighborSpec, PortMatch, PortSpec, Persistence, RealSpec, RouteSpec, ServiceSpec, Snapshot,
+    Forward, Ipv4Prefix, NeighborSpec, Persistence, PortMatch, PortSpec, RealSpec, RouteSpec,
+    ServiceSpec, Snapshot,
 };
 use dataplane::wire::MacAddr;
 
 /// `macs[i]` is the MAC of port i when the config does not give one (live: read
 /// from the device). Replay passes none, so every port must name its MAC.
 pub fn snapshot(config: &Config, macs: &[Option<[u8; 6]>], cores: usize) -> Result<Snapshot> {
-    let port_index: HashMap<&str, usize> = config.ports.iter().enumerate().map(|(i, p)| (p.name.as_str(), i)).collect();
-    let idx = |name: &str, field: String| port_index.get(name).copied().ok_or_else(|| anyhow!("{field}: unknown port {name:?}"));
+    let port_index: HashMap<&str, usize> = config
+        .ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.as_str(), i))
+        .collect();
+    let idx = |name: &str, field: String| {
+        port_index
+            .get(name)
+            .copied()
+            .ok_or_else(|| anyhow!("{field}: unknown port {name:?}"))
+    };
     let mut ports = Vec::new();
     for (i, p) in config.ports.iter().enumerate() {
         let mac = match (p.mac, macs.get(i).copied().flatten()) {
             (Some(m), _) => m.octets(),
             (None, Some(m)) => m,
-            (None, None) => return Err(anyhow!("ports[{i}].mac: required when the MAC cannot be read from a device (replay)")),
+            (None, None) => {
+                return Err(anyhow!(
+                    "ports[{i}].mac: required when the MAC cannot be read from a device (replay)"
+                ))
+            }
         };
         ports.push(PortSpec {
             name: p.name.clone(),
             mac: MacAddr(mac),
-            addresses: p.addresses.iter().map(|a| Ipv4Prefix { addr: a.addr, len: a.len }).collect(),
+            addresses: p
+                .addresses
+                .iter()
+                .map(|a| Ipv4Prefix {
+                    addr: a.addr,
+                    len: a.len,
+                })
+                .collect(),
             mtu: p.mtu,
         });
     }
     let mut routes = Vec::new();
     for (i, r) in config.routes.iter().enumerate() {
         routes.push(RouteSpec {
-            prefix: Ipv4Prefix { addr: r.prefix.addr, len: r.prefix.len },
+            prefix: Ipv4Prefix {
+                addr: r.prefix.addr,
+                len: r.prefix.len,
+            },
             via: r.via,
             port: idx(&r.port, format!("routes[{i}].port"))?,
         });
@@ -46,7 +71,11 @@ pub fn snapshot(config: &Config, macs: &[Option<[u8; 6]>], cores: usize) -> Resu
     }
     let services = config.services.iter().map(service).collect();
     let mut timeouts = dataplane::conntrack::Timeouts::default();
-    timeouts.set_tcp_tcpfin_udp(config.timeouts.tcp, config.timeouts.tcpfin, config.timeouts.udp);
+    timeouts.set_tcp_tcpfin_udp(
+        config.timeouts.tcp,
+        config.timeouts.tcpfin,
+        config.timeouts.udp,
+    );
     let conn_max = config.conn_max.unwrap_or(DEFAULT_CONN_MAX);
     Ok(Snapshot {
         generation: 0,
@@ -89,7 +118,10 @@ fn service(s: &cfg::Service) -> ServiceSpec {
             mh_fallback: s.has_flag(cfg::SchedFlag::MhFallback),
             mh_port: s.has_flag(cfg::SchedFlag::MhPort),
         },
-        persistence: s.persistence.as_ref().map(|p| Persistence { timeout_s: p.timeout, netmask: p.netmask }),
+        persistence: s.persistence.as_ref().map(|p| Persistence {
+            timeout_s: p.timeout,
+            netmask: p.netmask,
+        }),
         local_addresses: s.local_addresses.clone(),
         toa: s.toa,
         reals: s
@@ -115,4 +147,3 @@ fn forward(f: cfg::Forward) -> Forward {
         cfg::Forward::Tun => Forward::Tun,
     }
 }
-

@@ -94,15 +94,23 @@ pub fn run(config: Config) -> Result<()> {
         bail!("workers.cores: at least one core is needed");
     }
     let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone()).context("installing SIGINT handler")?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone()).context("installing SIGTERM handler")?;
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
+        .context("installing SIGINT handler")?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
+        .context("installing SIGTERM handler")?;
 
     let args = eal_args(&config);
     tracing::info!(?args, "initialising DPDK EAL");
     let eal = Eal::init(&args).context("EAL initialisation")?;
     let pool = Arc::new(
-        Mempool::new(&eal, "ferrovs_mbufs", config.workers.mbufs, POOL_CACHE, eal.socket_id())
-            .context("creating the mbuf pool")?,
+        Mempool::new(
+            &eal,
+            "ferrovs_mbufs",
+            config.workers.mbufs,
+            POOL_CACHE,
+            eal.socket_id(),
+        )
+        .context("creating the mbuf pool")?,
     );
     let mut ports = Vec::with_capacity(config.ports.len());
     for (i, p) in config.ports.iter().enumerate() {
@@ -116,24 +124,40 @@ pub fn run(config: Config) -> Result<()> {
         tracing::info!(port = %spec.name, device = p.name(), mac = %spec.mac, "port up");
     }
     let cell = Arc::new(SnapshotCell::new(snap));
-    let stats: Vec<Arc<CoreStats>> = (0..nworkers).map(|_| Arc::new(CoreStats::default())).collect();
+    let stats: Vec<Arc<CoreStats>> = (0..nworkers)
+        .map(|_| Arc::new(CoreStats::default()))
+        .collect();
     let start = Instant::now();
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
 
     let result: Result<()> = std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for (k, &core) in cores.iter().enumerate() {
-            let queues: Vec<QueuePair> = ports.iter().filter_map(|p| p.queue_pair(k as u16)).collect();
-            let (eal, pool, cell, stop, stats) = (&eal, pool.clone(), cell.clone(), stop.clone(), stats[k].clone());
+            let queues: Vec<QueuePair> = ports
+                .iter()
+                .filter_map(|p| p.queue_pair(k as u16))
+                .collect();
+            let (eal, pool, cell, stop, stats) = (
+                &eal,
+                pool.clone(),
+                cell.clone(),
+                stop.clone(),
+                stats[k].clone(),
+            );
             let h = std::thread::Builder::new()
                 .name(format!("fvs-worker-{k}"))
                 .spawn_scoped(scope, move || -> Result<()> {
                     if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
                         tracing::warn!(core, "could not pin worker to core");
                     }
-                    eal.register_thread().context("registering worker with DPDK")?;
+                    eal.register_thread()
+                        .context("registering worker with DPDK")?;
                     let pipeline = Pipeline::new(k as u16, cell.load(), stats.clone())?;
-                    let io = DpdkIo { queues, pool, stats };
+                    let io = DpdkIo {
+                        queues,
+                        pool,
+                        stats,
+                    };
                     let mut worker = Worker::new(pipeline, io, burst);
                     tracing::info!(worker = k, core, "worker polling");
                     worker.run(&stop, &cell, || start.elapsed().as_millis() as u64);
@@ -150,7 +174,9 @@ pub fn run(config: Config) -> Result<()> {
         stop.store(true, Ordering::Relaxed);
         let mut first_err = Ok(());
         for h in handles {
-            let r = h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("worker panicked")));
+            let r = h
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("worker panicked")));
             if first_err.is_ok() {
                 first_err = r;
             }
@@ -158,6 +184,10 @@ pub fn run(config: Config) -> Result<()> {
         first_err
     });
     log_summary(&stats);
+    tracing::info!(
+        mbufs_in_use = pool.in_use(),
+        "mbuf pool after workers stopped"
+    );
     for p in &mut ports {
         p.stop();
     }

@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use control::config::Config;
 
 #[derive(Parser)]
-#[command(name = "ferrovs", version, about = "DPDK userspace L4 load balancer (LVS semantics)")]
+#[command(
+    name = "ferrovs",
+    version,
+    about = "DPDK userspace L4 load balancer (LVS semantics)"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -59,8 +63,15 @@ fn main() -> Result<()> {
         .init();
     match Cli::parse().cmd {
         Cmd::Run { config } => live::run(load(&config)?),
-        Cmd::Replay { config, input, output, report } => replay(&load(&config)?, &input, &output, report.as_ref()),
-        Cmd::Config { cmd: ConfigCmd::Check { file } } => {
+        Cmd::Replay {
+            config,
+            input,
+            output,
+            report,
+        } => replay(&load(&config)?, &input, &output, report.as_ref()),
+        Cmd::Config {
+            cmd: ConfigCmd::Check { file },
+        } => {
             load(&file)?;
             println!("{}: ok", file.display());
             Ok(())
@@ -68,14 +79,22 @@ fn main() -> Result<()> {
     }
 }
 
-fn load(path: &PathBuf) -> Result<Config> {
+fn load(path: &std::path::Path) -> Result<Config> {
     Config::load(path).with_context(|| format!("config {}", path.display()))
 }
 
-fn replay(config: &Config, input: &PathBuf, output: &PathBuf, report: Option<&PathBuf>) -> Result<()> {
+fn replay(
+    config: &Config,
+    input: &PathBuf,
+    output: &PathBuf,
+    report: Option<&PathBuf>,
+) -> Result<()> {
     let snap = convert::snapshot(config, &[], 1)?;
-    let reader = BufReader::new(File::open(input).with_context(|| format!("opening {}", input.display()))?);
-    let writer = BufWriter::new(File::create(output).with_context(|| format!("creating {}", output.display()))?);
+    let reader =
+        BufReader::new(File::open(input).with_context(|| format!("opening {}", input.display()))?);
+    let writer = BufWriter::new(
+        File::create(output).with_context(|| format!("creating {}", output.display()))?,
+    );
     let r = dataplane::replay::replay(snap, reader, writer)?;
     println!(
         "replay: {} frames in, {} out, {} connections, {} dropped",
@@ -85,7 +104,8 @@ fn replay(config: &Config, input: &PathBuf, output: &PathBuf, report: Option<&Pa
         r.drops.values().sum::<u64>()
     );
     if let Some(path) = report {
-        std::fs::write(path, serde_json::to_vec_pretty(&r)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&r)?)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

@@ -3,11 +3,22 @@
 use std::process::Command;
 
 fn check(yaml: &str) -> (bool, String) {
-    let path = std::env::temp_dir().join(format!("ferrovs-cfg-{}-{}.yaml", std::process::id(), fastrand()));
+    let path = std::env::temp_dir().join(format!(
+        "ferrovs-cfg-{}-{}.yaml",
+        std::process::id(),
+        fastrand()
+    ));
     std::fs::write(&path, yaml).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_ferrovs")).args(["config", "check"]).arg(&path).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ferrovs"))
+        .args(["config", "check"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let _ = std::fs::remove_file(&path);
-    (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn fastrand() -> u64 {
@@ -35,7 +46,10 @@ services:
 fn refused(yaml: &str, expected: &str) {
     let (ok, err) = check(yaml);
     assert!(!ok, "config should be refused: {yaml}");
-    assert!(err.contains(expected), "error should contain {expected:?}, got: {err}");
+    assert!(
+        err.contains(expected),
+        "error should contain {expected:?}, got: {err}"
+    );
 }
 
 #[test]
@@ -46,22 +60,34 @@ fn the_base_config_is_accepted() {
 
 #[test]
 fn unknown_scheduler_is_refused_naming_the_field() {
-    refused(&BASE.replace("scheduler: rr", "scheduler: fastest"), "services[0].scheduler");
+    refused(
+        &BASE.replace("scheduler: rr", "scheduler: fastest"),
+        "services[0].scheduler",
+    );
 }
 
 #[test]
 fn weight_out_of_range_is_refused_naming_the_field() {
-    refused(&BASE.replace("weight: 1}", "weight: 70000}"), "services[0].reals[1].weight: must be 0..=65535");
+    refused(
+        &BASE.replace("weight: 1}", "weight: 70000}"),
+        "services[0].reals[1].weight: must be 0..=65535",
+    );
 }
 
 #[test]
 fn missing_vip_is_refused_naming_the_field() {
-    refused(&BASE.replace("    vip: 10.0.0.100\n", ""), "services[0].vip: missing");
+    refused(
+        &BASE.replace("    vip: 10.0.0.100\n", ""),
+        "services[0].vip: missing",
+    );
 }
 
 #[test]
 fn route_to_an_unknown_port_is_refused_naming_the_field() {
-    refused(&BASE.replace("port: eth0}]", "port: eth9}]"), "routes[0].port: unknown port \"eth9\"");
+    refused(
+        &BASE.replace("port: eth0}]", "port: eth9}]"),
+        "routes[0].port: unknown port \"eth9\"",
+    );
 }
 
 #[test]
@@ -79,7 +105,14 @@ fn replay_refuses_a_port_without_mac() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("c.yaml");
     std::fs::write(&cfg, yaml).unwrap();
-    std::fs::write(dir.join("in.pcap"), [0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]).unwrap();
+    std::fs::write(
+        dir.join("in.pcap"),
+        [
+            0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0,
+            0,
+        ],
+    )
+    .unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_ferrovs"))
         .args(["replay", "--config"])
         .arg(&cfg)

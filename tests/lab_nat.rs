@@ -17,7 +17,12 @@ fn three_hundred_http_requests_spread_over_three_servers_then_clean_exit() {
     let mut director = lab.director(&repo().join("configs/lab.yaml"));
     lab.wait_for_service(URL, Duration::from_secs(30));
     let r = lab.http_requests(URL, 300);
-    assert_eq!(r["ok"], 300, "all requests succeed: {r}\n{}", director.log_text());
+    assert_eq!(
+        r["ok"],
+        300,
+        "all requests succeed: {r}\n{}",
+        director.log_text()
+    );
     assert_eq!(r["failed"], 0);
     // rr cycles over three servers; 300 is a multiple of 3, so wherever the
     // readiness probe left the cursor, each server serves exactly 100.
@@ -25,6 +30,10 @@ fn three_hundred_http_requests_spread_over_three_servers_then_clean_exit() {
         assert_eq!(r["by_server"][rs], 100, "{rs}: {r}");
     }
     let st = director.terminate(Duration::from_secs(15));
-    assert!(st.success(), "director exits 0 on SIGTERM: {st:?}\n{}", director.log_text());
+    assert!(
+        st.success(),
+        "director exits 0 on SIGTERM: {st:?}\n{}",
+        director.log_text()
+    );
     assert!(director.log_text().contains("ferrovs stopped"));
 }

@@ -38,29 +38,57 @@ fn cases() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     };
     vec![
         ("zero-length frame", vec![], "empty_frame"),
-        ("truncated ethernet", good[..10].to_vec(), "truncated_ethernet"),
-        ("truncated ip header", good[..14 + 12].to_vec(), "truncated_ip"),
-        ("truncated tcp header", {
-            let mut f = good[..14 + 20 + 10].to_vec();
-            f[16..18].copy_from_slice(&30u16.to_be_bytes());
-            f
-        }, "truncated_l4"),
+        (
+            "truncated ethernet",
+            good[..10].to_vec(),
+            "truncated_ethernet",
+        ),
+        (
+            "truncated ip header",
+            good[..14 + 12].to_vec(),
+            "truncated_ip",
+        ),
+        (
+            "truncated tcp header",
+            {
+                let mut f = good[..14 + 20 + 10].to_vec();
+                f[16..18].copy_from_slice(&30u16.to_be_bytes());
+                f
+            },
+            "truncated_l4",
+        ),
         ("ihl < 5", ihl4, "bad_ihl"),
-        ("total length beyond frame", total_beyond, "bad_total_length"),
+        (
+            "total length beyond frame",
+            total_beyond,
+            "bad_total_length",
+        ),
         ("total length below header", total_short, "bad_total_length"),
         ("tcp data offset < 5", offset4, "bad_data_offset"),
-        ("tcp data offset beyond segment", offset_beyond, "bad_data_offset"),
+        (
+            "tcp data offset beyond segment",
+            offset_beyond,
+            "bad_data_offset",
+        ),
         ("fragment (MF)", more_frags, "fragment"),
         ("fragment (offset)", frag_offset, "fragment"),
-        ("ip version 6 in an IPv4 ethertype", version6, "bad_ip_version"),
+        (
+            "ip version 6 in an IPv4 ethertype",
+            version6,
+            "bad_ip_version",
+        ),
         ("unknown ethertype", unknown_type, "unknown_ethertype"),
         ("unicast to another MAC", other_mac, "not_for_us"),
         ("udp length beyond datagram", udp_bad_len, "bad_udp_length"),
-        ("arp truncated", {
-            let mut a = arp_request(CLIENT_MAC, CLIENT, VIP);
-            a.truncate(14 + 20);
-            a
-        }, "arp_malformed"),
+        (
+            "arp truncated",
+            {
+                let mut a = arp_request(CLIENT_MAC, CLIENT, VIP);
+                a.truncate(14 + 20);
+                a
+            },
+            "arp_malformed",
+        ),
     ]
 }
 
@@ -69,8 +97,18 @@ fn every_malformed_frame_is_dropped_under_its_reason() {
     for (name, frame, reason) in cases() {
         let r = replay(&nat_config(), &[(SEC, frame)]);
         assert!(r.out.is_empty(), "{name}: nothing is sent");
-        assert_eq!(drops(&r.report, reason), 1, "{name}: counted as {reason}; report {}", r.report["drops"]);
-        let total: u64 = r.report["drops"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(
+            drops(&r.report, reason),
+            1,
+            "{name}: counted as {reason}; report {}",
+            r.report["drops"]
+        );
+        let total: u64 = r.report["drops"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
         assert_eq!(total, 1, "{name}: counted once");
     }
 }

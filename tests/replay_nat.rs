@@ -7,7 +7,10 @@ const SEC: u64 = 1_000_000_000;
 
 #[test]
 fn arp_request_for_the_vip_gets_a_reply() {
-    let r = replay(&nat_config(), &[(SEC, arp_request(CLIENT_MAC, CLIENT, VIP))]);
+    let r = replay(
+        &nat_config(),
+        &[(SEC, arp_request(CLIENT_MAC, CLIENT, VIP))],
+    );
     assert_eq!(r.out.len(), 1, "{}", r.report);
     let f = &r.out[0].1;
     assert_eq!(&f[0..6], &CLIENT_MAC, "reply goes to the asker");
@@ -26,7 +29,10 @@ fn arp_request_for_the_director_address_gets_a_reply_and_others_are_ignored() {
     let stranger = std::net::Ipv4Addr::new(10, 0, 0, 77);
     let r = replay(
         &nat_config(),
-        &[(SEC, arp_request(CLIENT_MAC, CLIENT, DIRECTOR_IP)), (SEC, arp_request(CLIENT_MAC, CLIENT, stranger))],
+        &[
+            (SEC, arp_request(CLIENT_MAC, CLIENT, DIRECTOR_IP)),
+            (SEC, arp_request(CLIENT_MAC, CLIENT, stranger)),
+        ],
     );
     assert_eq!(r.out.len(), 1);
     assert_eq!(&r.out[0].1[14 + 14..14 + 18], &DIRECTOR_IP.octets());
@@ -35,7 +41,10 @@ fn arp_request_for_the_director_address_gets_a_reply_and_others_are_ignored() {
 
 #[test]
 fn icmp_echo_to_the_director_gets_a_reply() {
-    let r = replay(&nat_config(), &[(SEC, icmp_echo(CLIENT, DIRECTOR_IP, 7, 1))]);
+    let r = replay(
+        &nat_config(),
+        &[(SEC, icmp_echo(CLIENT, DIRECTOR_IP, 7, 1))],
+    );
     assert_eq!(r.out.len(), 1, "{}", r.report);
     let f = &r.out[0].1;
     assert_eq!(&f[0..6], &CLIENT_MAC);
@@ -65,10 +74,20 @@ fn syn_is_rewritten_to_a_real_server_and_the_syn_ack_back_to_the_client() {
     let first = replay(&nat_config(), &[(SEC, syn.clone())]);
     assert_eq!(first.out.len(), 1, "{}", first.report);
     let s = parse_tcp(&first.out[0].1);
-    let rs = RS.iter().position(|r| *r == s.dst).expect("sent to a real server");
-    assert_eq!(s.dst_mac, RS_MAC[rs], "destination MAC from the static neighbour");
+    let rs = RS
+        .iter()
+        .position(|r| *r == s.dst)
+        .expect("sent to a real server");
+    assert_eq!(
+        s.dst_mac, RS_MAC[rs],
+        "destination MAC from the static neighbour"
+    );
     assert_eq!(s.src_mac, DIRECTOR_MAC);
-    assert_eq!((s.src, s.sport), (CLIENT, 40000), "client address kept in NAT");
+    assert_eq!(
+        (s.src, s.sport),
+        (CLIENT, 40000),
+        "client address kept in NAT"
+    );
     assert_eq!(s.dport, 8080, "port mapping 80 -> 8080");
     assert_eq!(s.flags, SYN);
     assert_eq!(s.ttl, 63, "TTL decremented");
@@ -84,13 +103,21 @@ fn syn_is_rewritten_to_a_real_server_and_the_syn_ack_back_to_the_client() {
     assert_eq!(b.dst_mac, CLIENT_MAC);
     assert_eq!(b.flags, SYN | ACK);
     assert!(b.ip_csum_ok && b.l4_csum_ok, "checksums of the reply");
-    assert_eq!(both.report["services"][0]["reals"][rs]["active"], 1, "SYN_RECV counts as active");
+    assert_eq!(
+        both.report["services"][0]["reals"][rs]["active"], 1,
+        "SYN_RECV counts as active"
+    );
 }
 
 #[test]
 fn thirty_syns_spread_ten_ten_ten_with_rr() {
     let frames: Vec<_> = (0..30u16)
-        .map(|i| (SEC + u64::from(i) * 1000, tcp_frame(CLIENT_MAC, CLIENT, 50000 + i, VIP, 80, SYN)))
+        .map(|i| {
+            (
+                SEC + u64::from(i) * 1000,
+                tcp_frame(CLIENT_MAC, CLIENT, 50000 + i, VIP, 80, SYN),
+            )
+        })
         .collect();
     let r = replay(&nat_config(), &frames);
     assert_eq!(r.out.len(), 30);
@@ -106,14 +133,20 @@ fn thirty_syns_spread_ten_ten_ten_with_rr() {
     assert_eq!(count, [10, 10, 10]);
     // rr walks the IPVS list (newest first) cyclically.
     for w in order.windows(2) {
-        assert_ne!(w[0], w[1], "rr never picks the same server twice in a row here");
+        assert_ne!(
+            w[0], w[1],
+            "rr never picks the same server twice in a row here"
+        );
     }
     assert_eq!(r.report["conns_created"], 30);
 }
 
 #[test]
 fn non_syn_without_a_connection_is_dropped() {
-    let r = replay(&nat_config(), &[(SEC, tcp_frame(CLIENT_MAC, CLIENT, 40001, VIP, 80, ACK))]);
+    let r = replay(
+        &nat_config(),
+        &[(SEC, tcp_frame(CLIENT_MAC, CLIENT, 40001, VIP, 80, ACK))],
+    );
     assert!(r.out.is_empty());
     assert_eq!(drops(&r.report, "no_connection"), 1);
 }

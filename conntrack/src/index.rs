@@ -50,7 +50,11 @@ impl Index {
 
     /// The node whose tuple equals `t`.
     #[inline]
-    pub(crate) fn find<'a>(&self, t: &Tuple, tuple_of: impl Fn(u32) -> Option<&'a Tuple>) -> Option<u32> {
+    pub(crate) fn find<'a>(
+        &self,
+        t: &Tuple,
+        tuple_of: impl Fn(u32) -> Option<&'a Tuple>,
+    ) -> Option<u32> {
         let mut n = self.heads.get(self.bucket(t)).copied().unwrap_or(NIL);
         while n != NIL {
             if tuple_of(n) == Some(t) {
@@ -64,7 +68,9 @@ impl Index {
     /// Adds `node` under key `t` (the caller guarantees the key is not present).
     pub(crate) fn insert(&mut self, node: u32, t: &Tuple) {
         let b = self.bucket(t);
-        let (Some(head), Some(link)) = (self.heads.get(b).copied(), self.next.get_mut(node as usize)) else {
+        let (Some(head), Some(link)) =
+            (self.heads.get(b).copied(), self.next.get_mut(node as usize))
+        else {
             return;
         };
         *link = head;

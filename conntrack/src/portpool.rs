@@ -36,7 +36,8 @@ impl LocalPortPool {
     pub fn new(local_addrs: &[Ipv4Addr], core: u16, core_mask: u16) -> Self {
         // Only fails for an empty range or > 65536 addresses; keep what fits.
         let n = local_addrs.len().min(1 << 16);
-        Self::with_range(&local_addrs[..n], core, core_mask, DEFAULT_PORT_RANGE).unwrap_or_else(|_| Self::empty(core, core_mask))
+        Self::with_range(&local_addrs[..n], core, core_mask, DEFAULT_PORT_RANGE)
+            .unwrap_or_else(|_| Self::empty(core, core_mask))
     }
 
     fn empty(core: u16, core_mask: u16) -> Self {
@@ -67,12 +68,16 @@ impl LocalPortPool {
         let mut addr_index = HashMap::new();
         for &a in local_addrs {
             if !addr_index.contains_key(&a) {
-                let i = u16::try_from(addrs.len()).map_err(|_| PortPoolError::TooManyAddresses(local_addrs.len()))?;
+                let i = u16::try_from(addrs.len())
+                    .map_err(|_| PortPoolError::TooManyAddresses(local_addrs.len()))?;
                 addr_index.insert(a, i);
                 addrs.push(a);
             }
         }
-        let ports: Vec<u16> = range.clone().filter(|&p| p != 0 && p & core_mask == core).collect();
+        let ports: Vec<u16> = range
+            .clone()
+            .filter(|&p| p != 0 && p & core_mask == core)
+            .collect();
         let capacity = ports.len() * addrs.len();
         let mut queue = VecDeque::with_capacity(capacity);
         let mut free_bits = vec![0u64; addrs.len() * 1024];
@@ -109,16 +114,22 @@ impl LocalPortPool {
 
     /// Returns a pair obtained from `take`.
     pub fn give_back(&mut self, addr: Ipv4Addr, port: u16) -> Result<(), PortPoolError> {
-        let ai = self.owned_index(addr, port).ok_or(PortPoolError::NotOwned(addr, port))?;
+        let ai = self
+            .owned_index(addr, port)
+            .ok_or(PortPoolError::NotOwned(addr, port))?;
         let bit = usize::from(ai) * 65536 + usize::from(port);
-        let w = self.free_bits.get_mut(bit / 64).ok_or(PortPoolError::NotOwned(addr, port))?;
+        let w = self
+            .free_bits
+            .get_mut(bit / 64)
+            .ok_or(PortPoolError::NotOwned(addr, port))?;
         let mask = 1u64 << (bit % 64);
         if *w & mask != 0 {
             return Err(PortPoolError::AlreadyFree(addr, port));
         }
         *w |= mask;
         // Never grows: each owned pair is queued at most once (the bitmap says so).
-        self.queue.push_back((u32::from(ai) << 16) | u32::from(port));
+        self.queue
+            .push_back((u32::from(ai) << 16) | u32::from(port));
         Ok(())
     }
 

@@ -124,7 +124,12 @@ pub enum FlagClass {
 }
 
 impl FlagClass {
-    pub const ALL: [FlagClass; 4] = [FlagClass::Syn, FlagClass::Fin, FlagClass::Ack, FlagClass::Rst];
+    pub const ALL: [FlagClass; 4] = [
+        FlagClass::Syn,
+        FlagClass::Fin,
+        FlagClass::Ack,
+        FlagClass::Rst,
+    ];
 }
 
 /// Which of the three tables applies to a segment.
@@ -140,7 +145,7 @@ pub enum StateTable {
 
 // (No transition ever leads back to NONE, so it needs no short name.)
 use TcpState::{
-    CloseWait as CW, Close as CL, Established as ES, FinWait as FW, LastAck as LA, Listen as LI,
+    Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA, Listen as LI,
     SynAck as SA, SynRecv as SR, SynSent as SS, TimeWait as TW,
 };
 

@@ -185,8 +185,15 @@ impl ConnTable {
     /// Removes due connections, at most `budget` of them, calling `on_expire` for
     /// each (so the caller can fix counters and release templates/ports) before it
     /// is freed. Returns how many were removed.
-    pub fn expire(&mut self, now: Millis, budget: usize, mut on_expire: impl FnMut(&Conn)) -> usize {
-        let mut work = budget.saturating_mul(WORK_PER_EXPIRY).saturating_add(WORK_FLOOR);
+    pub fn expire(
+        &mut self,
+        now: Millis,
+        budget: usize,
+        mut on_expire: impl FnMut(&Conn),
+    ) -> usize {
+        let mut work = budget
+            .saturating_mul(WORK_PER_EXPIRY)
+            .saturating_add(WORK_FLOOR);
         let mut removed = 0;
         while removed < budget {
             let slab = &self.slab;

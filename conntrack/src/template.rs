@@ -32,7 +32,13 @@ pub struct TemplateKey {
 
 impl TemplateKey {
     /// `vport` is 0 for all-port (port 0) services.
-    pub fn new(proto: Proto, client: Ipv4Addr, netmask: Ipv4Addr, vip: Ipv4Addr, vport: u16) -> Self {
+    pub fn new(
+        proto: Proto,
+        client: Ipv4Addr,
+        netmask: Ipv4Addr,
+        vip: Ipv4Addr,
+        vport: u16,
+    ) -> Self {
         TemplateKey {
             proto,
             client: Ipv4Addr::from(u32::from(client) & u32::from(netmask)),
@@ -99,7 +105,9 @@ impl TemplateTable {
 
     pub fn lookup(&self, key: &TemplateKey) -> Option<TemplateId> {
         let keys = &self.keys;
-        let n = self.index.find(&key.tuple(), |n| keys.get((n >> 1) as usize))?;
+        let n = self
+            .index
+            .find(&key.tuple(), |n| keys.get((n >> 1) as usize))?;
         Some(TemplateId(n >> 1))
     }
 
@@ -109,7 +117,13 @@ impl TemplateTable {
 
     /// Creates a template sending `key` to `dest` for `timeout` seconds from `now`.
     /// It starts with no connections: `attach` the one being scheduled.
-    pub fn create(&mut self, key: TemplateKey, dest: u32, timeout: u32, now: Millis) -> Result<TemplateId, InsertError> {
+    pub fn create(
+        &mut self,
+        key: TemplateKey,
+        dest: u32,
+        timeout: u32,
+        now: Millis,
+    ) -> Result<TemplateId, InsertError> {
         if self.lookup(&key).is_some() {
             return Err(InsertError::Exists);
         }
@@ -186,8 +200,15 @@ impl TemplateTable {
 
     /// Removes due templates that control no connection (at most `budget`); due
     /// ones that still control connections are re-armed for a full timeout.
-    pub fn expire(&mut self, now: Millis, budget: usize, mut on_expire: impl FnMut(&Template)) -> usize {
-        let mut work = budget.saturating_mul(WORK_PER_EXPIRY).saturating_add(WORK_FLOOR);
+    pub fn expire(
+        &mut self,
+        now: Millis,
+        budget: usize,
+        mut on_expire: impl FnMut(&Template),
+    ) -> usize {
+        let mut work = budget
+            .saturating_mul(WORK_PER_EXPIRY)
+            .saturating_add(WORK_FLOOR);
         let mut removed = 0;
         while removed < budget {
             let slab = &self.slab;

@@ -136,10 +136,19 @@ mod tests {
         );
         let h = t.hash(&s);
         let variants = [
-            Tuple { proto: Proto::Udp, ..t },
-            Tuple { src: Ipv4Addr::new(1, 2, 3, 5), ..t },
+            Tuple {
+                proto: Proto::Udp,
+                ..t
+            },
+            Tuple {
+                src: Ipv4Addr::new(1, 2, 3, 5),
+                ..t
+            },
             Tuple { sport: 1001, ..t },
-            Tuple { dst: Ipv4Addr::new(5, 6, 7, 9), ..t },
+            Tuple {
+                dst: Ipv4Addr::new(5, 6, 7, 9),
+                ..t
+            },
             Tuple { dport: 81, ..t },
         ];
         for v in variants {

@@ -260,7 +260,11 @@ mod tests {
             w.schedule(i as u32, d);
         }
         for (i, &d) in deadlines.iter().enumerate() {
-            assert!(drain(&mut w, d - 1, &deadlines).is_empty(), "early at {}", d - 1);
+            assert!(
+                drain(&mut w, d - 1, &deadlines).is_empty(),
+                "early at {}",
+                d - 1
+            );
             assert_eq!(drain(&mut w, d, &deadlines), vec![i as u32], "deadline {d}");
         }
     }

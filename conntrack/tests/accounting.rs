@@ -166,10 +166,21 @@ fn removal_and_many_mixed_connections_stay_consistent() {
     let mut ids = Vec::new();
     for i in 0..400u32 {
         let proto = if i % 5 == 0 { Proto::Udp } else { Proto::Tcp };
-        let nc = if i % 7 == 0 { dr_conn(i, i % 4) } else { nat_conn(proto, i, i % 4) };
+        let nc = if i % 7 == 0 {
+            dr_conn(i, i % 4)
+        } else {
+            nat_conn(proto, i, i % 4)
+        };
         ids.push(h.open(nc, 0));
     }
-    let script: [(Dir, u8); 6] = [(Dir::In, SYN), (Dir::Out, SYNACK), (Dir::In, ACK), (Dir::In, FIN), (Dir::Out, RST), (Dir::Out, FIN)];
+    let script: [(Dir, u8); 6] = [
+        (Dir::In, SYN),
+        (Dir::Out, SYNACK),
+        (Dir::In, ACK),
+        (Dir::In, FIN),
+        (Dir::Out, RST),
+        (Dir::Out, FIN),
+    ];
     for (k, id) in ids.iter().enumerate() {
         for (dir, f) in script.iter().take(k % 7) {
             h.pkt(*id, *dir, *f, k as Millis);

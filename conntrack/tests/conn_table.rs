@@ -36,7 +36,10 @@ fn lookup_from_both_directions() {
     assert_eq!(t.lookup(&nc.reply), Some((id, Dir::Out)));
     assert_eq!(t.lookup(&nc.orig.reversed()), None);
     let c = t.get(id).unwrap();
-    assert_eq!((c.orig, c.reply, c.dest, c.tag, c.state), (nc.orig, nc.reply, 0, 7, TcpState::None));
+    assert_eq!(
+        (c.orig, c.reply, c.dest, c.tag, c.state),
+        (nc.orig, nc.reply, 0, 7, TcpState::None)
+    );
     assert_eq!(c.expires, NEW_CONN_TIMEOUT_MS);
     // The same tuple from another protocol is another flow.
     let mut udp = nc.orig;
@@ -84,7 +87,10 @@ fn full_at_capacity_and_existing_keep_working() {
         .map(|i| t.insert(nat_conn(Proto::Tcp, i, 0), 0).unwrap())
         .collect();
     assert_eq!(t.len(), cap);
-    assert_eq!(t.insert(nat_conn(Proto::Tcp, 5000, 0), 0), Err(InsertError::Full));
+    assert_eq!(
+        t.insert(nat_conn(Proto::Tcp, 5000, 0), 0),
+        Err(InsertError::Full)
+    );
     for (i, id) in ids.iter().enumerate() {
         let nc = nat_conn(Proto::Tcp, i as u32, 0);
         assert_eq!(t.lookup(&nc.orig), Some((*id, Dir::In)));
@@ -96,13 +102,19 @@ fn full_at_capacity_and_existing_keep_working() {
     t.remove(ids[10]).unwrap();
     assert!(t.get(ids[10]).is_none());
     t.insert(nat_conn(Proto::Tcp, 5000, 0), 2).unwrap();
-    assert_eq!(t.insert(nat_conn(Proto::Tcp, 5001, 0), 2), Err(InsertError::Full));
+    assert_eq!(
+        t.insert(nat_conn(Proto::Tcp, 5001, 0), 2),
+        Err(InsertError::Full)
+    );
 }
 
 #[test]
 fn zero_capacity_is_always_full() {
     let mut t = ConnTable::new(0, Timeouts::default());
-    assert_eq!(t.insert(nat_conn(Proto::Udp, 1, 0), 0), Err(InsertError::Full));
+    assert_eq!(
+        t.insert(nat_conn(Proto::Udp, 1, 0), 0),
+        Err(InsertError::Full)
+    );
     assert_eq!(t.expire(10, 10, |_| {}), 0);
 }
 
@@ -119,12 +131,36 @@ fn each_state_expires_exactly_on_its_timeout() {
     // LISTEN are never entered by the tables, SYNACK only with secure_tcp).
     let paths: Vec<(TcpState, Vec<(Dir, TcpFlags)>)> = vec![
         (TcpState::SynRecv, vec![(Dir::In, syn())]),
-        (TcpState::Established, vec![(Dir::In, syn()), (Dir::Out, TcpFlags(0x12)), (Dir::In, ack())]),
+        (
+            TcpState::Established,
+            vec![
+                (Dir::In, syn()),
+                (Dir::Out, TcpFlags(0x12)),
+                (Dir::In, ack()),
+            ],
+        ),
         (TcpState::SynSent, vec![(Dir::Out, syn())]),
-        (TcpState::FinWait, vec![(Dir::In, syn()), (Dir::In, ack()), (Dir::Out, fin())]),
-        (TcpState::CloseWait, vec![(Dir::In, syn()), (Dir::In, ack()), (Dir::In, fin())]),
-        (TcpState::TimeWait, vec![(Dir::In, syn()), (Dir::In, ack()), (Dir::In, fin()), (Dir::Out, fin())]),
-        (TcpState::Close, vec![(Dir::In, syn()), (Dir::In, ack()), (Dir::In, rst())]),
+        (
+            TcpState::FinWait,
+            vec![(Dir::In, syn()), (Dir::In, ack()), (Dir::Out, fin())],
+        ),
+        (
+            TcpState::CloseWait,
+            vec![(Dir::In, syn()), (Dir::In, ack()), (Dir::In, fin())],
+        ),
+        (
+            TcpState::TimeWait,
+            vec![
+                (Dir::In, syn()),
+                (Dir::In, ack()),
+                (Dir::In, fin()),
+                (Dir::Out, fin()),
+            ],
+        ),
+        (
+            TcpState::Close,
+            vec![(Dir::In, syn()), (Dir::In, ack()), (Dir::In, rst())],
+        ),
     ];
     for (want, path) in paths {
         let mut t = ConnTable::new(4, to);
@@ -192,7 +228,10 @@ fn udp_uses_one_state_and_the_udp_timeout() {
     let id = t.insert(nat_conn(Proto::Udp, 1, 0), 0).unwrap();
     for (i, dir) in [Dir::In, Dir::Out, Dir::In].into_iter().enumerate() {
         let tr = t.update(id, dir, TcpFlags(0), i as Millis * S);
-        assert_eq!((tr.from, tr.to, tr.was_active, tr.is_active), (TcpState::None, TcpState::None, false, false));
+        assert_eq!(
+            (tr.from, tr.to, tr.was_active, tr.is_active),
+            (TcpState::None, TcpState::None, false, false)
+        );
     }
     let c = t.get(id).unwrap();
     assert_eq!(c.state_name(), "UDP");
@@ -314,14 +353,26 @@ fn iter_lists_live_connections() {
 #[test]
 fn memory_per_connection_is_at_most_128_bytes() {
     // Worst case for a power-of-two bucket array is just past a power of two.
-    for cap in [1_000usize, 1 << 16, (1 << 16) + 1, 100_000, 1_000_000, (1 << 20) + 1, 10_000_000] {
+    for cap in [
+        1_000usize,
+        1 << 16,
+        (1 << 16) + 1,
+        100_000,
+        1_000_000,
+        (1 << 20) + 1,
+        10_000_000,
+    ] {
         let b = ConnTable::bytes_per_conn_for(cap);
         assert!(b <= 128, "capacity {cap}: {b} bytes/conn");
     }
     // The estimate is the measured allocation.
     for cap in [1_000usize, (1 << 16) + 1, 200_000] {
         let t = ConnTable::new(cap, Timeouts::default());
-        assert_eq!(t.memory_bytes(), ConnTable::memory_bytes_for(cap), "capacity {cap}");
+        assert_eq!(
+            t.memory_bytes(),
+            ConnTable::memory_bytes_for(cap),
+            "capacity {cap}"
+        );
         assert!(t.bytes_per_conn() <= 128);
     }
 }

@@ -84,7 +84,13 @@ SYNACK      SYNACK      TIME_WAIT   ESTABLISHED CLOSE
 
 /// Typical flag bytes for each class, including extra bits that must not matter.
 fn flag_samples(class: FlagClass) -> Vec<TcpFlags> {
-    let (f, s, r, p, a) = (TcpFlags::FIN, TcpFlags::SYN, TcpFlags::RST, TcpFlags::PSH, TcpFlags::ACK);
+    let (f, s, r, p, a) = (
+        TcpFlags::FIN,
+        TcpFlags::SYN,
+        TcpFlags::RST,
+        TcpFlags::PSH,
+        TcpFlags::ACK,
+    );
     let bytes: Vec<u8> = match class {
         FlagClass::Syn => vec![s, s | a, s | f, s | f | a | p],
         FlagClass::Fin => vec![f, f | a, f | a | p],
@@ -111,7 +117,8 @@ fn check(text: &str, secure: bool) -> usize {
                     for flags in flag_samples(class) {
                         let got = next_tcp_state(secure, table, from, flags);
                         assert_eq!(
-                            got, want,
+                            got,
+                            want,
                             "secure={secure} {table:?} {} + {class:?} ({:#04x})",
                             from.name(),
                             flags.0
@@ -138,8 +145,14 @@ fn secure_tcp_tables_every_transition() {
 #[test]
 fn flag_precedence_is_rst_syn_fin_ack() {
     let c = |b: u8| TcpFlags(b).class();
-    assert_eq!(c(TcpFlags::RST | TcpFlags::SYN | TcpFlags::FIN | TcpFlags::ACK), Some(FlagClass::Rst));
-    assert_eq!(c(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::ACK), Some(FlagClass::Syn));
+    assert_eq!(
+        c(TcpFlags::RST | TcpFlags::SYN | TcpFlags::FIN | TcpFlags::ACK),
+        Some(FlagClass::Rst)
+    );
+    assert_eq!(
+        c(TcpFlags::SYN | TcpFlags::FIN | TcpFlags::ACK),
+        Some(FlagClass::Syn)
+    );
     assert_eq!(c(TcpFlags::FIN | TcpFlags::ACK), Some(FlagClass::Fin));
     assert_eq!(c(TcpFlags::ACK | TcpFlags::PSH), Some(FlagClass::Ack));
     assert_eq!(c(TcpFlags::PSH), None);
@@ -151,8 +164,14 @@ fn segment_without_known_flags_goes_to_close() {
     for table in [StateTable::Input, StateTable::Output, StateTable::InputOnly] {
         for s in TcpState::ALL {
             for secure in [false, true] {
-                assert_eq!(next_tcp_state(secure, table, s, TcpFlags(TcpFlags::PSH)), TcpState::Close);
-                assert_eq!(next_tcp_state(secure, table, s, TcpFlags(0)), TcpState::Close);
+                assert_eq!(
+                    next_tcp_state(secure, table, s, TcpFlags(TcpFlags::PSH)),
+                    TcpState::Close
+                );
+                assert_eq!(
+                    next_tcp_state(secure, table, s, TcpFlags(0)),
+                    TcpState::Close
+                );
             }
         }
     }
@@ -160,7 +179,11 @@ fn segment_without_known_flags_goes_to_close() {
 
 #[test]
 fn active_states_and_names() {
-    let active: Vec<&str> = TcpState::ALL.into_iter().filter(|s| s.is_active()).map(TcpState::name).collect();
+    let active: Vec<&str> = TcpState::ALL
+        .into_iter()
+        .filter(|s| s.is_active())
+        .map(TcpState::name)
+        .collect();
     assert_eq!(active, ["ESTABLISHED", "SYN_SENT", "SYN_RECV", "SYNACK"]);
     let names: Vec<&str> = TcpState::ALL.into_iter().map(TcpState::name).collect();
     assert_eq!(

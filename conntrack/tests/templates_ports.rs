@@ -24,19 +24,46 @@ fn drain(t: &mut TemplateTable, now: Millis) -> Vec<Template> {
 #[test]
 fn template_key_masks_client_and_separates_services() {
     let mut t = TemplateTable::new(16);
-    let id = t.create(key(Ipv4Addr::new(192, 0, 2, 77), MASK24, 80), 3, DEFAULT_PERSISTENCE_TIMEOUT, 0).unwrap();
-    assert_eq!(t.lookup(&key(Ipv4Addr::new(192, 0, 2, 1), MASK24, 80)), Some(id));
-    assert_eq!(t.lookup(&key(Ipv4Addr::new(192, 0, 3, 1), MASK24, 80)), None);
-    assert_eq!(t.lookup(&key(Ipv4Addr::new(192, 0, 2, 1), MASK24, 443)), None);
+    let id = t
+        .create(
+            key(Ipv4Addr::new(192, 0, 2, 77), MASK24, 80),
+            3,
+            DEFAULT_PERSISTENCE_TIMEOUT,
+            0,
+        )
+        .unwrap();
+    assert_eq!(
+        t.lookup(&key(Ipv4Addr::new(192, 0, 2, 1), MASK24, 80)),
+        Some(id)
+    );
+    assert_eq!(
+        t.lookup(&key(Ipv4Addr::new(192, 0, 3, 1), MASK24, 80)),
+        None
+    );
+    assert_eq!(
+        t.lookup(&key(Ipv4Addr::new(192, 0, 2, 1), MASK24, 443)),
+        None
+    );
     let udp = TemplateKey::new(Proto::Udp, Ipv4Addr::new(192, 0, 2, 1), MASK24, VIP, 80);
     assert_eq!(t.lookup(&udp), None);
     // All-port services use vport 0.
-    let all = t.create(key(Ipv4Addr::new(192, 0, 2, 1), MASK32, 0), 1, 60, 0).unwrap();
-    assert_eq!(t.lookup(&key(Ipv4Addr::new(192, 0, 2, 1), MASK32, 0)), Some(all));
+    let all = t
+        .create(key(Ipv4Addr::new(192, 0, 2, 1), MASK32, 0), 1, 60, 0)
+        .unwrap();
+    assert_eq!(
+        t.lookup(&key(Ipv4Addr::new(192, 0, 2, 1), MASK32, 0)),
+        Some(all)
+    );
     let tpl = t.get(id).unwrap();
-    assert_eq!((tpl.dest, tpl.timeout, tpl.controls, tpl.expires), (3, 360, 0, 360 * S));
+    assert_eq!(
+        (tpl.dest, tpl.timeout, tpl.controls, tpl.expires),
+        (3, 360, 0, 360 * S)
+    );
     assert_eq!(tpl.key.client, Ipv4Addr::new(192, 0, 2, 0));
-    assert_eq!(t.create(key(Ipv4Addr::new(192, 0, 2, 9), MASK24, 80), 0, 1, 0), Err(InsertError::Exists));
+    assert_eq!(
+        t.create(key(Ipv4Addr::new(192, 0, 2, 9), MASK24, 80), 0, 1, 0),
+        Err(InsertError::Exists)
+    );
 }
 
 #[test]
@@ -62,7 +89,9 @@ fn template_lives_while_it_controls_connections() {
 #[test]
 fn attaching_refreshes_the_timeout() {
     let mut t = TemplateTable::new(4);
-    let id = t.create(key(Ipv4Addr::new(1, 1, 1, 1), MASK32, 80), 0, 360, 0).unwrap();
+    let id = t
+        .create(key(Ipv4Addr::new(1, 1, 1, 1), MASK32, 80), 0, 360, 0)
+        .unwrap();
     t.attach(id, 300 * S);
     t.detach(id);
     assert!(drain(&mut t, 659 * S).is_empty());
@@ -82,7 +111,10 @@ fn invalidated_template_is_not_found_but_outlives_its_connections() {
     let id2 = t.create(k, 1, 360, 10 * S).unwrap();
     assert_ne!(id, id2);
     tpl_keep_alive(&mut t, id2);
-    assert!(drain(&mut t, 10 * S).is_empty(), "still controls a connection");
+    assert!(
+        drain(&mut t, 10 * S).is_empty(),
+        "still controls a connection"
+    );
     t.detach(id);
     assert_eq!(drain(&mut t, 370 * S).len(), 1);
     assert_eq!(t.lookup(&k), Some(id2));
@@ -96,13 +128,18 @@ fn tpl_keep_alive(t: &mut TemplateTable, id: TemplateId) {
 fn template_table_is_bounded_and_budgeted() {
     let mut t = TemplateTable::new(100);
     for i in 0..100u32 {
-        t.create(key(Ipv4Addr::from(i), MASK32, 80), 0, 1, 0).unwrap();
+        t.create(key(Ipv4Addr::from(i), MASK32, 80), 0, 1, 0)
+            .unwrap();
     }
-    assert_eq!(t.create(key(Ipv4Addr::from(1000), MASK32, 80), 0, 1, 0), Err(InsertError::Full));
+    assert_eq!(
+        t.create(key(Ipv4Addr::from(1000), MASK32, 80), 0, 1, 0),
+        Err(InsertError::Full)
+    );
     assert_eq!(t.expire(S, 30, |_| {}), 30);
     assert_eq!(t.len(), 70);
     assert_eq!(drain(&mut t, S).len(), 70);
-    t.create(key(Ipv4Addr::from(1000), MASK32, 80), 0, 1, S).unwrap();
+    t.create(key(Ipv4Addr::from(1000), MASK32, 80), 0, 1, S)
+        .unwrap();
 }
 
 #[test]
@@ -130,7 +167,9 @@ fn laddrs() -> Vec<Ipv4Addr> {
 #[test]
 fn pool_owns_exactly_the_core_ports() {
     let mask = 0x3; // 4 cores
-    let mut pools: Vec<LocalPortPool> = (0..4).map(|c| LocalPortPool::new(&laddrs(), c, mask)).collect();
+    let mut pools: Vec<LocalPortPool> = (0..4)
+        .map(|c| LocalPortPool::new(&laddrs(), c, mask))
+        .collect();
     let per_core = (65536 - 1024) / 4 * 2;
     for (core, p) in pools.iter_mut().enumerate() {
         assert_eq!(p.capacity(), per_core);
@@ -163,11 +202,23 @@ fn pool_give_back_fifo_and_errors() {
     assert_eq!(p.take(), None);
     p.give_back(first.0, first.1).unwrap();
     p.give_back(second.0, second.1).unwrap();
-    assert_eq!(p.give_back(first.0, first.1), Err(PortPoolError::AlreadyFree(first.0, first.1)));
-    assert_eq!(p.give_back(first.0, 2002), Err(PortPoolError::NotOwned(first.0, 2002)));
-    assert_eq!(p.give_back(first.0, 3001), Err(PortPoolError::NotOwned(first.0, 3001)));
+    assert_eq!(
+        p.give_back(first.0, first.1),
+        Err(PortPoolError::AlreadyFree(first.0, first.1))
+    );
+    assert_eq!(
+        p.give_back(first.0, 2002),
+        Err(PortPoolError::NotOwned(first.0, 2002))
+    );
+    assert_eq!(
+        p.give_back(first.0, 3001),
+        Err(PortPoolError::NotOwned(first.0, 3001))
+    );
     let stranger = Ipv4Addr::new(9, 9, 9, 9);
-    assert_eq!(p.give_back(stranger, 2001), Err(PortPoolError::NotOwned(stranger, 2001)));
+    assert_eq!(
+        p.give_back(stranger, 2001),
+        Err(PortPoolError::NotOwned(stranger, 2001))
+    );
     assert!(p.owns(first.0, 2003) && !p.owns(stranger, 2003));
     // First freed, first reused.
     assert_eq!(p.take(), Some(first));

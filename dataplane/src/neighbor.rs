@@ -82,7 +82,8 @@ impl<F> NeighborTable<F> {
             return None;
         }
         let refresh = age >= REFRESH_MS
-            && d.requested.is_none_or(|r| now.saturating_sub(r) >= REQUEST_INTERVAL_MS);
+            && d.requested
+                .is_none_or(|r| now.saturating_sub(r) >= REQUEST_INTERVAL_MS);
         if refresh {
             d.requested = Some(now);
         }
@@ -97,7 +98,9 @@ impl<F> NeighborTable<F> {
         let room = self.dynamic.len() < MAX_DYNAMIC;
         let send = match self.dynamic.get_mut(&(port, ip)) {
             Some(d) => {
-                let due = d.requested.is_none_or(|r| now.saturating_sub(r) >= REQUEST_INTERVAL_MS);
+                let due = d
+                    .requested
+                    .is_none_or(|r| now.saturating_sub(r) >= REQUEST_INTERVAL_MS);
                 if due {
                     d.requested = Some(now);
                 }
@@ -105,30 +108,64 @@ impl<F> NeighborTable<F> {
             }
             None => {
                 if room {
-                    let d = Dynamic { mac: None, confirmed: 0, requested: Some(now) };
+                    let d = Dynamic {
+                        mac: None,
+                        confirmed: 0,
+                        requested: Some(now),
+                    };
                     self.dynamic.insert((port, ip), d);
                 }
                 true
             }
         };
-        self.pending.push(Pending { ip, port, frame, since: now });
-        Ok(if send { Miss::QueuedSendRequest } else { Miss::Queued })
+        self.pending.push(Pending {
+            ip,
+            port,
+            frame,
+            since: now,
+        });
+        Ok(if send {
+            Miss::QueuedSendRequest
+        } else {
+            Miss::Queued
+        })
     }
 
     /// Records `ip is-at mac` on `port` (from an ARP request or reply that
     /// concerns us) and moves the frames that waited for it into `ready`.
-    pub fn learn(&mut self, port: usize, ip: Ipv4Addr, mac: MacAddr, now: Millis, ready: &mut Vec<Pending<F>>) {
+    pub fn learn(
+        &mut self,
+        port: usize,
+        ip: Ipv4Addr,
+        mac: MacAddr,
+        now: Millis,
+        ready: &mut Vec<Pending<F>>,
+    ) {
         if self.statics.contains_key(&(port, ip)) {
             return;
         }
         if let Some(d) = self.dynamic.get_mut(&(port, ip)) {
-            *d = Dynamic { mac: Some(mac), confirmed: now, requested: None };
+            *d = Dynamic {
+                mac: Some(mac),
+                confirmed: now,
+                requested: None,
+            };
         } else if self.dynamic.len() < MAX_DYNAMIC {
-            self.dynamic.insert((port, ip), Dynamic { mac: Some(mac), confirmed: now, requested: None });
+            self.dynamic.insert(
+                (port, ip),
+                Dynamic {
+                    mac: Some(mac),
+                    confirmed: now,
+                    requested: None,
+                },
+            );
         }
         let mut i = 0;
         while i < self.pending.len() {
-            if self.pending[i].ip == ip && self.pending[i].port == port && ready.len() < ready.capacity() {
+            if self.pending[i].ip == ip
+                && self.pending[i].port == port
+                && ready.len() < ready.capacity()
+            {
                 ready.push(self.pending.swap_remove(i));
             } else {
                 i += 1;
@@ -141,7 +178,9 @@ impl<F> NeighborTable<F> {
     pub fn expire(&mut self, now: Millis, expired: &mut Vec<Pending<F>>) {
         let mut i = 0;
         while i < self.pending.len() {
-            if now.saturating_sub(self.pending[i].since) >= PENDING_MS && expired.len() < expired.capacity() {
+            if now.saturating_sub(self.pending[i].since) >= PENDING_MS
+                && expired.len() < expired.capacity()
+            {
                 expired.push(self.pending.swap_remove(i));
             } else {
                 i += 1;
@@ -149,7 +188,9 @@ impl<F> NeighborTable<F> {
         }
         self.dynamic.retain(|_, d| match d.mac {
             Some(_) => now.saturating_sub(d.confirmed) < REACHABLE_MS,
-            None => d.requested.is_some_and(|r| now.saturating_sub(r) < PENDING_MS),
+            None => d
+                .requested
+                .is_some_and(|r| now.saturating_sub(r) < PENDING_MS),
         });
     }
 

@@ -96,7 +96,11 @@ pub struct ReplayReport {
 }
 
 /// Runs `input` through a single-core pipeline configured by `snap`.
-pub fn replay<R: Read, W: Write>(snap: Snapshot, input: R, output: W) -> Result<ReplayReport, ReplayError> {
+pub fn replay<R: Read, W: Write>(
+    snap: Snapshot,
+    input: R,
+    output: W,
+) -> Result<ReplayReport, ReplayError> {
     let stats = Arc::new(CoreStats::default());
     let pipeline = Pipeline::new(0, Arc::new(snap), stats.clone())?;
     let io = ReplayIo {
@@ -125,7 +129,12 @@ pub fn replay<R: Read, W: Write>(snap: Snapshot, input: R, output: W) -> Result<
     Ok(report(&worker.pipeline, &stats, frames_in, sent))
 }
 
-fn report(p: &Pipeline<VecFrame>, stats: &CoreStats, frames_in: u64, sent: Vec<SentFrame>) -> ReplayReport {
+fn report(
+    p: &Pipeline<VecFrame>,
+    stats: &CoreStats,
+    frames_in: u64,
+    sent: Vec<SentFrame>,
+) -> ReplayReport {
     let drops = DropReason::ALL
         .iter()
         .filter(|r| stats.drops_of(**r) > 0)

@@ -31,7 +31,10 @@ impl RouteTable {
             for a in &p.addresses {
                 let net = Ipv4Addr::from(u32::from(a.addr) & a.mask());
                 entries.push(Entry {
-                    prefix: Ipv4Prefix { addr: net, len: a.len },
+                    prefix: Ipv4Prefix {
+                        addr: net,
+                        len: a.len,
+                    },
                     port: i,
                     via: None,
                 });
@@ -45,7 +48,7 @@ impl RouteTable {
             });
         }
         // Longest prefix first; equal lengths keep config order (connected first).
-        entries.sort_by(|a, b| b.prefix.len.cmp(&a.prefix.len));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.prefix.len));
         RouteTable { entries }
     }
 

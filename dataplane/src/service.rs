@@ -48,12 +48,13 @@ impl ServiceState {
                 d
             })
             .collect();
-        let mut sched = sched::new_scheduler(&spec.scheduler, spec.flags, &[], seed).map_err(|source| {
-            ServiceBuildError {
-                service: spec.name.clone(),
-                source,
-            }
-        })?;
+        let mut sched =
+            sched::new_scheduler(&spec.scheduler, spec.flags, &[], seed).map_err(|source| {
+                ServiceBuildError {
+                    service: spec.name.clone(),
+                    source,
+                }
+            })?;
         // Replay the additions so stateful schedulers (wrr) start where IPVS would.
         let mut list: Vec<Dest> = Vec::with_capacity(dests.len());
         for d in dests.iter().rev() {

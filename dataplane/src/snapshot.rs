@@ -164,6 +164,9 @@ impl SnapshotCell {
         self.generation.load(Ordering::Acquire)
     }
     pub fn load(&self) -> Arc<Snapshot> {
-        self.current.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }

@@ -82,7 +82,11 @@ impl<Io: PortIo> Worker<Io> {
         for port in 0..self.nports {
             self.io.rx(port, &mut self.rx_buf, self.burst);
             received += self.rx_buf.len();
-            let mut batch = Batch { io: &mut self.io, tx: &mut self.tx_bufs, refused: 0 };
+            let mut batch = Batch {
+                io: &mut self.io,
+                tx: &mut self.tx_bufs,
+                refused: 0,
+            };
             for frame in self.rx_buf.drain(..) {
                 self.pipeline.process(frame, port, now, &mut batch);
             }

@@ -31,18 +31,32 @@ pub(crate) fn wlc_pick(dests: &[Dest], cost: impl Fn(&Dest) -> u64) -> Option<us
     let first = dests.iter().position(|d| !d.overloaded && d.weight > 0)?;
     let mut least = first;
     let mut loh = cost(&dests[first]);
+    let mut wl = dests[first].weight;
     for (i, d) in dests.iter().enumerate().skip(first + 1) {
         if d.overloaded {
             continue;
         }
         let doh = cost(d);
-        let wl = dests[least].weight as u128;
-        if loh as u128 * d.weight as u128 > doh as u128 * wl {
+        if cross_gt(loh, d.weight, doh, wl) {
             least = i;
             loh = doh;
+            wl = d.weight;
         }
     }
     Some(least)
+}
+
+/// `a * wb > b * wa`: the cross-multiplied "a/wa is more loaded than
+/// b/wb". Overheads stay below 2^41 and weights are 16-bit in IPVS, so 64
+/// bits suffice; a weight outside that range takes the 128-bit path
+/// instead of overflowing.
+#[inline]
+pub(crate) fn cross_gt(a: u64, wb: u32, b: u64, wa: u32) -> bool {
+    if (wa | wb) <= 0xFFFF && (a | b) < 1 << 47 {
+        a * wb as u64 > b * wa as u64
+    } else {
+        a as u128 * wb as u128 > b as u128 * wa as u128
+    }
 }
 
 /// The lblc/lblcr notion of "overloaded": more active connections than its

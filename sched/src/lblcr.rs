@@ -6,7 +6,7 @@
 
 use hashbrown::HashMap;
 
-use crate::common::{lblc_overloaded, wlc_pick};
+use crate::common::{cross_gt, lblc_overloaded, wlc_pick};
 use crate::lblc::{index_of, positions};
 use crate::lcache::{Cache, DEFAULT_EXPIRATION};
 use crate::{Dest, DestChange, Millis, PacketKey, Scheduler};
@@ -56,7 +56,7 @@ fn set_min(set: &DestSet, pos: &HashMap<u32, usize>, dests: &[Dest]) -> Option<u
             None => {}
             Some((l, loh)) => {
                 let doh = d.overhead();
-                if loh as u128 * d.weight as u128 > doh as u128 * dests[l].weight as u128 {
+                if cross_gt(loh, d.weight, doh, dests[l].weight) {
                     least = Some((i, doh));
                 }
             }
@@ -80,9 +80,8 @@ fn set_max(set: &DestSet, pos: &HashMap<u32, usize>, dests: &[Dest]) -> Option<u
         let doh = d.overhead();
         let better = match most {
             None => true,
-            Some((m, moh)) => {
-                (moh as u128 * d.weight as u128) < doh as u128 * dests[m].weight as u128
-            }
+            // moh/mw < doh/dw, i.e. doh * mw > moh * dw.
+            Some((m, moh)) => cross_gt(doh, dests[m].weight, moh, d.weight),
         };
         if better {
             most = Some((i, doh));

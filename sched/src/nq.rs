@@ -1,5 +1,6 @@
 //! nq: never queue — the first idle server, else shortest expected delay.
 
+use crate::common::cross_gt;
 use crate::sed::sed_overhead;
 use crate::{Dest, DestChange, Millis, PacketKey, Scheduler};
 
@@ -25,9 +26,7 @@ impl Scheduler for Nq {
             let doh = sed_overhead(d);
             let better = match least {
                 None => true,
-                Some((l, loh)) => {
-                    loh as u128 * d.weight as u128 > doh as u128 * dests[l].weight as u128
-                }
+                Some((l, loh)) => cross_gt(loh, d.weight, doh, dests[l].weight),
             };
             if better {
                 least = Some((i, doh));

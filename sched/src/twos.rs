@@ -1,6 +1,7 @@
 //! twos: power of two choices — two weighted random picks, keep the one
 //! with the lower overhead per unit of weight.
 
+use crate::common::cross_gt;
 use crate::{Dest, DestChange, Millis, PacketKey, Scheduler};
 
 /// The kernel draws from its per-CPU prandom; any decent deterministic
@@ -65,12 +66,7 @@ impl Scheduler for Twos {
         let (i1, oh1) = c1?;
         match c2 {
             // Second choice only when strictly less loaded per weight.
-            Some((i2, oh2))
-                if dests[i2].weight as u128 * oh1 as u128
-                    > dests[i1].weight as u128 * oh2 as u128 =>
-            {
-                Some(i2)
-            }
+            Some((i2, oh2)) if cross_gt(oh1, dests[i2].weight, oh2, dests[i1].weight) => Some(i2),
             _ => Some(i1),
         }
     }

@@ -17,7 +17,11 @@ impl DpdkError {
     /// Builds an error from a DPDK return code: negative codes are `-errno`,
     /// otherwise DPDK reported through `rte_errno`.
     pub fn from_ret(call: &'static str, ret: i32) -> Self {
-        let errno = if ret < 0 { -ret } else { super::eal::last_errno() };
+        let errno = if ret < 0 {
+            -ret
+        } else {
+            super::eal::last_errno()
+        };
         DpdkError::Call {
             call,
             errno,

@@ -109,7 +109,10 @@ impl EthPort {
 
     /// The handle for queue pair `q`, to be moved into the worker that owns it.
     pub fn queue_pair(&self, q: u16) -> Option<QueuePair> {
-        (q < self.queues).then_some(QueuePair { port: self.id, queue: q })
+        (q < self.queues).then_some(QueuePair {
+            port: self.id,
+            queue: q,
+        })
     }
 
     /// Stops the port (workers must have stopped polling it).
@@ -144,7 +147,8 @@ impl QueuePair {
         let mut ptrs = [ptr::null_mut::<ffi::rte_mbuf>(); MAX_BURST];
         // SAFETY: `ptrs` has room for `want` pointers; this queue is polled by
         // this thread only (QueuePair is not Clone/Sync).
-        let n = unsafe { ffi::rte_eth_rx_burst(self.port, self.queue, ptrs.as_mut_ptr(), want as u16) };
+        let n =
+            unsafe { ffi::rte_eth_rx_burst(self.port, self.queue, ptrs.as_mut_ptr(), want as u16) };
         for &p in &ptrs[..n as usize] {
             if let Some(p) = ptr::NonNull::new(p) {
                 // SAFETY: the driver handed us these mbufs; each is owned once.
@@ -166,7 +170,9 @@ impl QueuePair {
             }
             // SAFETY: `ptrs[..n]` are valid mbufs we own; the driver takes the
             // first `sent` of them, we keep ownership of the rest.
-            let sent = unsafe { ffi::rte_eth_tx_burst(self.port, self.queue, ptrs.as_mut_ptr(), n as u16) } as usize;
+            let sent = unsafe {
+                ffi::rte_eth_tx_burst(self.port, self.queue, ptrs.as_mut_ptr(), n as u16)
+            } as usize;
             for (i, f) in frames.drain(..n).enumerate() {
                 if i < sent {
                     let _ = f.into_raw();

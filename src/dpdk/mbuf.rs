@@ -72,31 +72,43 @@ impl Frame for Mbuf {
     #[inline]
     fn data_mut(&mut self) -> &mut [u8] {
         let m = self.m();
-        let (addr, off, len) = (m.buf_addr as *mut u8, m.data_off as usize, m.data_len as usize);
+        let (addr, off, len) = (
+            m.buf_addr as *mut u8,
+            m.data_off as usize,
+            m.data_len as usize,
+        );
         // SAFETY: same region as `data`, borrowed mutably through `&mut self`.
         unsafe { std::slice::from_raw_parts_mut(addr.add(off), len) }
     }
 
     fn prepend(&mut self, n: usize) -> bool {
-        let Ok(n) = u16::try_from(n) else { return false };
+        let Ok(n) = u16::try_from(n) else {
+            return false;
+        };
         // SAFETY: valid owned mbuf; returns null (and changes nothing) without headroom.
         !unsafe { ffi::rte_pktmbuf_prepend(self.raw.as_ptr(), n) }.is_null()
     }
 
     fn adj(&mut self, n: usize) -> bool {
-        let Ok(n) = u16::try_from(n) else { return false };
+        let Ok(n) = u16::try_from(n) else {
+            return false;
+        };
         // SAFETY: valid owned mbuf; returns null (and changes nothing) if too short.
         !unsafe { ffi::rte_pktmbuf_adj(self.raw.as_ptr(), n) }.is_null()
     }
 
     fn append(&mut self, n: usize) -> bool {
-        let Ok(n) = u16::try_from(n) else { return false };
+        let Ok(n) = u16::try_from(n) else {
+            return false;
+        };
         // SAFETY: valid owned mbuf; returns null (and changes nothing) without tailroom.
         !unsafe { ffi::rte_pktmbuf_append(self.raw.as_ptr(), n) }.is_null()
     }
 
     fn trim(&mut self, n: usize) -> bool {
-        let Ok(n) = u16::try_from(n) else { return false };
+        let Ok(n) = u16::try_from(n) else {
+            return false;
+        };
         // SAFETY: valid owned mbuf; returns -1 (and changes nothing) if too short.
         unsafe { ffi::rte_pktmbuf_trim(self.raw.as_ptr(), n) == 0 }
     }

@@ -19,7 +19,13 @@ unsafe impl Sync for Mempool {}
 
 impl Mempool {
     /// Creates a pktmbuf pool of `count` buffers, `cache` of them cached per lcore.
-    pub fn new(_eal: &Eal, name: &str, count: u32, cache: u32, socket: i32) -> Result<Self, DpdkError> {
+    pub fn new(
+        _eal: &Eal,
+        name: &str,
+        count: u32,
+        cache: u32,
+        socket: i32,
+    ) -> Result<Self, DpdkError> {
         let cname = CString::new(name).map_err(|_| DpdkError::Invalid {
             call: "rte_pktmbuf_pool_create",
             reason: "pool name contains NUL".into(),

@@ -17,7 +17,11 @@ pub const RS: [Ipv4Addr; 3] = [
     Ipv4Addr::new(10, 1, 0, 12),
     Ipv4Addr::new(10, 1, 0, 13),
 ];
-pub const RS_MAC: [[u8; 6]; 3] = [[2, 0, 0, 0, 1, 0x11], [2, 0, 0, 0, 1, 0x12], [2, 0, 0, 0, 1, 0x13]];
+pub const RS_MAC: [[u8; 6]; 3] = [
+    [2, 0, 0, 0, 1, 0x11],
+    [2, 0, 0, 0, 1, 0x12],
+    [2, 0, 0, 0, 1, 0x13],
+];
 
 pub const SYN: u8 = 0x02;
 pub const ACK: u8 = 0x10;
@@ -32,7 +36,11 @@ pub fn repo() -> PathBuf {
 pub fn csum(data: &[u8], initial: u32) -> u16 {
     let mut sum = initial;
     for chunk in data.chunks(2) {
-        let w = if chunk.len() == 2 { u16::from_be_bytes([chunk[0], chunk[1]]) } else { u16::from(chunk[0]) << 8 };
+        let w = if chunk.len() == 2 {
+            u16::from_be_bytes([chunk[0], chunk[1]])
+        } else {
+            u16::from(chunk[0]) << 8
+        };
         sum += u32::from(w);
     }
     while sum > 0xffff {
@@ -63,7 +71,20 @@ pub fn eth(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8
 
 pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, payload: &[u8]) -> Vec<u8> {
     let total = 20 + payload.len();
-    let mut h = vec![0x45, 0, (total >> 8) as u8, total as u8, 0x12, 0x34, 0x40, 0, 64, proto, 0, 0];
+    let mut h = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0x12,
+        0x34,
+        0x40,
+        0,
+        64,
+        proto,
+        0,
+        0,
+    ];
     h.extend_from_slice(&src.octets());
     h.extend_from_slice(&dst.octets());
     let c = csum(&h, 0);
@@ -72,7 +93,15 @@ pub fn ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, payload: &[u8]) -> Vec<u8> 
     h
 }
 
-pub fn tcp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, flags: u8, seq: u32, payload: &[u8]) -> Vec<u8> {
+pub fn tcp(
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut t = Vec::new();
     t.extend_from_slice(&sport.to_be_bytes());
     t.extend_from_slice(&dport.to_be_bytes());
@@ -87,8 +116,20 @@ pub fn tcp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, flags: u8, seq:
     t
 }
 
-pub fn tcp_frame(src_mac: [u8; 6], src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, flags: u8) -> Vec<u8> {
-    eth(DIRECTOR_MAC, src_mac, 0x0800, &ipv4(src, dst, 6, &tcp(src, sport, dst, dport, flags, 1000, &[])))
+pub fn tcp_frame(
+    src_mac: [u8; 6],
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+    flags: u8,
+) -> Vec<u8> {
+    eth(
+        DIRECTOR_MAC,
+        src_mac,
+        0x0800,
+        &ipv4(src, dst, 6, &tcp(src, sport, dst, dport, flags, 1000, &[])),
+    )
 }
 
 pub fn arp_request(sender_mac: [u8; 6], sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
@@ -178,7 +219,11 @@ pub fn replay(config: &Path, frames: &[(u64, Vec<u8>)]) -> Replay {
         .arg(&report)
         .output()
         .expect("running ferrovs replay");
-    assert!(o.status.success(), "replay failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "replay failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let mut r = PcapReader::new(std::fs::File::open(&output).unwrap()).unwrap();
     let mut out = Vec::new();
     while let Some(rec) = r.next_record().unwrap() {
@@ -186,7 +231,11 @@ pub fn replay(config: &Path, frames: &[(u64, Vec<u8>)]) -> Replay {
     }
     let report = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-    Replay { out, report, stdout: String::from_utf8_lossy(&o.stdout).into_owned() }
+    Replay {
+        out,
+        report,
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+    }
 }
 
 fn tempdir() -> PathBuf {

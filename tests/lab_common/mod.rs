@@ -19,7 +19,11 @@ fn lab_sh() -> PathBuf {
 }
 
 pub fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 pub struct Lab {
@@ -31,7 +35,11 @@ impl Lab {
     pub fn up(servers: usize) -> Lab {
         let guard = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let lab = Lab { _guard: guard };
-        let st = Command::new("bash").arg(lab_sh()).args(["up", &servers.to_string()]).status().expect("lab.sh");
+        let st = Command::new("bash")
+            .arg(lab_sh())
+            .args(["up", &servers.to_string()])
+            .status()
+            .expect("lab.sh");
         assert!(st.success(), "lab.sh up failed");
         lab
     }
@@ -47,8 +55,22 @@ impl Lab {
     /// Runs the lab HTTP client in the client namespace; returns its JSON summary.
     pub fn http_requests(&self, url: &str, n: usize) -> serde_json::Value {
         let client = repo().join("tests/lab/http_client.py");
-        let o = self.exec("c", &["python3", client.to_str().unwrap(), "--url", url, "-n", &n.to_string()]);
-        assert!(o.status.success(), "client failed: {}", String::from_utf8_lossy(&o.stderr));
+        let o = self.exec(
+            "c",
+            &[
+                "python3",
+                client.to_str().unwrap(),
+                "--url",
+                url,
+                "-n",
+                &n.to_string(),
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "client failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         serde_json::from_slice(&o.stdout).expect("client JSON")
     }
 
@@ -56,13 +78,23 @@ impl Lab {
     pub fn director(&self, config: &Path) -> Director {
         let log = std::env::temp_dir().join(format!("ferrovs-lab-{}.log", std::process::id()));
         let child = Command::new("ip")
-            .args(["netns", "exec", "fvs-lb", env!("CARGO_BIN_EXE_ferrovs"), "run", "--config"])
+            .args([
+                "netns",
+                "exec",
+                "fvs-lb",
+                env!("CARGO_BIN_EXE_ferrovs"),
+                "run",
+                "--config",
+            ])
             .arg(config)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("starting ferrovs");
-        Director { child: Some(child), log }
+        Director {
+            child: Some(child),
+            log,
+        }
     }
 
     /// Waits (bounded) until one request through the VIP succeeds.
@@ -94,7 +126,9 @@ impl Director {
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self, within: Duration) -> ExitStatus {
         let mut child = self.child.take().expect("director running");
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
         let start = Instant::now();
         loop {
             if let Some(st) = child.try_wait().expect("wait") {
@@ -102,7 +136,10 @@ impl Director {
             }
             if start.elapsed() > within {
                 let _ = child.kill();
-                panic!("director did not exit within {within:?}; log: {}", self.log_text());
+                panic!(
+                    "director did not exit within {within:?}; log: {}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

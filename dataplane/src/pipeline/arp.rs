@@ -64,7 +64,12 @@ impl<F: Frame> Pipeline<F> {
     }
 
     /// Broadcasts "who has `target`", from our address on that subnet.
-    pub(super) fn send_arp_request(&mut self, port: usize, target: Ipv4Addr, out: &mut impl Output<F>) {
+    pub(super) fn send_arp_request(
+        &mut self,
+        port: usize,
+        target: Ipv4Addr,
+        out: &mut impl Output<F>,
+    ) {
         let Some(spec) = self.snap.ports.get(port) else {
             return;
         };

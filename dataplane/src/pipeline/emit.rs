@@ -11,7 +11,13 @@ use crate::stats::DropReason;
 use crate::wire::{EthernetFrame, MacAddr};
 
 impl<F: Frame> Pipeline<F> {
-    pub(super) fn emit(&mut self, mut frame: F, dst: Ipv4Addr, now: Millis, out: &mut impl Output<F>) {
+    pub(super) fn emit(
+        &mut self,
+        mut frame: F,
+        dst: Ipv4Addr,
+        now: Millis,
+        out: &mut impl Output<F>,
+    ) {
         let Some(hop) = self.routes.lookup(dst) else {
             self.stats.count_drop(DropReason::NoRoute);
             return;

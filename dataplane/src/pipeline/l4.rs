@@ -41,17 +41,37 @@ impl<F: Frame> Pipeline<F> {
         }
         let (src, dst, proto) = (ip.src_addr(), ip.dst_addr(), ip.protocol());
         let (hl, tl) = (ip.header_len(), usize::from(ip.total_len()));
-        if self.snap.is_own_address(in_port, dst) || (proto == IpProtocol::ICMP && self.snap.is_vip(dst)) {
+        if self.snap.is_own_address(in_port, dst)
+            || (proto == IpProtocol::ICMP && self.snap.is_vip(dst))
+        {
             return self.local(data, hl, tl);
         }
         let l4 = &ipbuf[hl..tl];
         let h = match proto {
             IpProtocol::TCP => match TcpPacket::new_checked(l4) {
-                Ok(t) => Headers { proto: Proto::Tcp, src, dst, sport: t.src_port(), dport: t.dst_port(), flags: t.flags(), hl, tl },
+                Ok(t) => Headers {
+                    proto: Proto::Tcp,
+                    src,
+                    dst,
+                    sport: t.src_port(),
+                    dport: t.dst_port(),
+                    flags: t.flags(),
+                    hl,
+                    tl,
+                },
                 Err(e) => return Verdict::Drop(DropReason::from_l4_error(e)),
             },
             IpProtocol::UDP => match UdpPacket::new_checked(l4) {
-                Ok(u) => Headers { proto: Proto::Udp, src, dst, sport: u.src_port(), dport: u.dst_port(), flags: 0, hl, tl },
+                Ok(u) => Headers {
+                    proto: Proto::Udp,
+                    src,
+                    dst,
+                    sport: u.src_port(),
+                    dport: u.dst_port(),
+                    flags: 0,
+                    hl,
+                    tl,
+                },
                 Err(e) => return Verdict::Drop(DropReason::from_l4_error(e)),
             },
             IpProtocol::ICMP => return Verdict::Drop(DropReason::IcmpUnsupported),
@@ -60,7 +80,13 @@ impl<F: Frame> Pipeline<F> {
         if ip.ttl() <= 1 {
             return Verdict::Drop(DropReason::TtlExceeded);
         }
-        let tuple = Tuple { proto: h.proto, src: h.src, sport: h.sport, dst: h.dst, dport: h.dport };
+        let tuple = Tuple {
+            proto: h.proto,
+            src: h.src,
+            sport: h.sport,
+            dst: h.dst,
+            dport: h.dport,
+        };
         let (id, dir) = match self.conns.lookup(&tuple) {
             Some(found) => found,
             None => match self.new_conn(&h, tuple, now) {
@@ -79,15 +105,34 @@ impl<F: Frame> Pipeline<F> {
         if h.proto == Proto::Tcp && (h.flags & (TCP_SYN | TCP_RST)) != TCP_SYN {
             return Err(DropReason::NoConnection);
         }
-        let key = PacketKey { src: h.src, sport: h.sport, dst: h.dst, dport: h.dport, proto: h.proto as u8 };
+        let key = PacketKey {
+            src: h.src,
+            sport: h.sport,
+            dst: h.dst,
+            dport: h.dport,
+            proto: h.proto as u8,
+        };
         let state = &mut self.services[svc];
         let pos = state.schedule(&key, now).ok_or(DropReason::NoDestination)?;
         let dest_id = state.dests[pos].id;
         let real = &self.snap.services[svc].reals[dest_id as usize];
         let rport = if real.port == 0 { h.dport } else { real.port };
-        let reply = Tuple { proto: h.proto, src: real.addr, sport: rport, dst: h.src, dport: h.sport };
+        let reply = Tuple {
+            proto: h.proto,
+            src: real.addr,
+            sport: rport,
+            dst: h.src,
+            dport: h.sport,
+        };
         let input_only = matches!(real.forward, Forward::Dr | Forward::Tun);
-        let conn = NewConn { orig, reply, service: svc as u32, dest: dest_id, input_only, tag: real.forward as u8 };
+        let conn = NewConn {
+            orig,
+            reply,
+            service: svc as u32,
+            dest: dest_id,
+            input_only,
+            tag: real.forward as u8,
+        };
         let id = self.conns.insert(conn, now).map_err(|e| match e {
             InsertError::Full => DropReason::ConnTableFull,
             InsertError::Exists => DropReason::TupleCollision,
@@ -102,12 +147,25 @@ impl<F: Frame> Pipeline<F> {
         Ok(id)
     }
 
-    fn forward(&mut self, data: &mut [u8], h: &Headers, id: ConnId, dir: Dir, now: Millis) -> Verdict {
+    fn forward(
+        &mut self,
+        data: &mut [u8],
+        h: &Headers,
+        id: ConnId,
+        dir: Dir,
+        now: Millis,
+    ) -> Verdict {
         let Some(c) = self.conns.get(id) else {
             return Verdict::Drop(DropReason::NoConnection);
         };
         let (svc, dest, orig, reply) = (c.service as usize, c.dest, c.orig, c.reply);
-        let Some(forward) = self.snap.services.get(svc).and_then(|s| s.reals.get(dest as usize)).map(|r| r.forward) else {
+        let Some(forward) = self
+            .snap
+            .services
+            .get(svc)
+            .and_then(|s| s.reals.get(dest as usize))
+            .map(|r| r.forward)
+        else {
             return Verdict::Drop(DropReason::NoDestination);
         };
         let t = self.conns.update(id, dir, TcpFlags(h.flags), now);

@@ -45,8 +45,12 @@ pub struct Pipeline<F> {
 }
 
 impl<F: Frame> Pipeline<F> {
-    pub fn new(core: u16, snap: Arc<Snapshot>, stats: Arc<CoreStats>) -> Result<Self, ServiceBuildError> {
-        let conns = ConnTable::new(snap.conns_per_core, snap.timeouts.clone());
+    pub fn new(
+        core: u16,
+        snap: Arc<Snapshot>,
+        stats: Arc<CoreStats>,
+    ) -> Result<Self, ServiceBuildError> {
+        let conns = ConnTable::new(snap.conns_per_core, snap.timeouts);
         let mut p = Pipeline {
             core,
             routes: RouteTable::default(),
@@ -79,7 +83,7 @@ impl<F: Frame> Pipeline<F> {
         }
         self.routes = RouteTable::from_snapshot(&snap);
         self.neigh.set_statics(&snap);
-        self.conns.set_timeouts(snap.timeouts.clone());
+        self.conns.set_timeouts(snap.timeouts);
         self.services = services;
         self.exact = exact;
         self.wide = wide;
@@ -127,7 +131,13 @@ impl<F: Frame> Pipeline<F> {
         n
     }
 
-    fn classify(&mut self, frame: &mut F, in_port: usize, now: Millis, out: &mut impl Output<F>) -> Verdict {
+    fn classify(
+        &mut self,
+        frame: &mut F,
+        in_port: usize,
+        now: Millis,
+        out: &mut impl Output<F>,
+    ) -> Verdict {
         let Some(port) = self.snap.ports.get(in_port) else {
             return Verdict::Drop(DropReason::NotForUs);
         };
