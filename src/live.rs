@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use control::config::Config;
+use dataplane::fabric::Fabric;
 use dataplane::{CoreStats, DropReason, Pipeline, PortIo, SnapshotCell, Worker};
 
 use crate::convert;
@@ -129,8 +130,10 @@ pub fn run(config: Config) -> Result<()> {
         .collect();
     let start = Instant::now();
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
+    let fabric = (nworkers > 1).then(|| Arc::new(Fabric::<Mbuf>::new(nworkers)));
 
     let result: Result<()> = std::thread::scope(|scope| {
+        let fabric = &fabric;
         let mut handles = Vec::new();
         for (k, &core) in cores.iter().enumerate() {
             let queues: Vec<QueuePair> = ports
@@ -159,6 +162,10 @@ pub fn run(config: Config) -> Result<()> {
                         stats,
                     };
                     let mut worker = Worker::new(pipeline, io, burst);
+                    if let Some(f) = fabric {
+                        worker = worker.with_fabric(f.clone());
+                    }
+
                     tracing::info!(worker = k, core, "worker polling");
                     worker.run(&stop, &cell, || start.elapsed().as_millis() as u64);
                     drop(worker);
@@ -192,6 +199,8 @@ pub fn run(config: Config) -> Result<()> {
         p.stop();
     }
     drop(ports);
+    // Frames still parked in redirect rings go back to the pool before it is freed.
+    drop(fabric);
     drop(pool);
     drop(eal);
     tracing::info!("ferrovs stopped");
@@ -210,6 +219,7 @@ fn log_summary(stats: &[Arc<CoreStats>]) {
             rx = s.rx_packets.get(),
             tx = s.tx_packets.get(),
             conns = s.conns_created.get(),
+            redirected = s.redirected.get(),
             drops = %drops.join(","),
             "worker totals"
         );

@@ -102,10 +102,13 @@ fn churn(c: &mut Criterion) {
     let mut t = ConnTable::new(2_000_000, to);
     let mut i = 0u32;
     let mut now = 0u64;
+    let mut tick = 0u32;
     g.bench_function("insert_update_expire", |b| {
         b.iter(|| {
             i = (i + 1) & 0x00ff_ffff;
-            if i % 500 == 0 {
+            tick += 1;
+            if tick == 500 {
+                tick = 0;
                 now += 1;
             }
             let mut nc = conn(i);

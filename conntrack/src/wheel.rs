@@ -301,8 +301,8 @@ mod tests {
         let n = 10_000usize;
         let deadlines = vec![777_777u64; n];
         let mut w = Wheel::new(n, 0);
-        for i in 0..n {
-            w.schedule(i as u32, deadlines[i]);
+        for (i, &d) in deadlines.iter().enumerate() {
+            w.schedule(i as u32, d);
         }
         let mut got = 0;
         let mut calls = 0;

@@ -303,7 +303,7 @@ fn expire_respects_budget() {
     assert_eq!(t.len(), 936);
     assert_eq!(t.expire(10 * S, 0, |_| {}), 0);
     let mut total = 64;
-    while t.len() > 0 {
+    while !t.is_empty() {
         let n = t.expire(10 * S, 100, |_| {});
         assert!(n <= 100 && n > 0);
         total += n;

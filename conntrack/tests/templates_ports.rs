@@ -231,7 +231,7 @@ fn pool_give_back_fifo_and_errors() {
 #[test]
 fn pool_edge_cases() {
     assert_eq!(
-        LocalPortPool::with_range(&laddrs(), 0, 0, 10..=5).err(),
+        LocalPortPool::with_range(&laddrs(), 0, 0, std::ops::RangeInclusive::new(10, 5)).err(),
         Some(PortPoolError::EmptyRange(10, 5))
     );
     // A core id with bits outside the mask owns nothing.

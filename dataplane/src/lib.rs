@@ -1,5 +1,7 @@
 //! DPDK-free packet path: wire views, pipeline, forwarding, ARP, routes,
 //! the generic worker loop and offline replay.
+pub mod fabric;
+pub mod forward;
 pub mod frame;
 pub mod neighbor;
 pub mod pcap;

@@ -27,6 +27,14 @@ struct Dynamic {
     requested: Option<Millis>,
 }
 
+/// A neighbour learned on one core, for the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NeighborUpdate {
+    pub port: usize,
+    pub ip: Ipv4Addr,
+    pub mac: MacAddr,
+}
+
 pub struct Pending<F> {
     pub ip: Ipv4Addr,
     pub port: usize,

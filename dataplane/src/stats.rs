@@ -39,10 +39,11 @@ pub enum DropReason {
     IcmpUnsupported,
     TupleCollision,
     ModeUnsupported,
+    RedirectFull,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 30] = [
+    pub const ALL: [DropReason; 31] = [
         DropReason::EmptyFrame,
         DropReason::TruncatedEthernet,
         DropReason::NotForUs,
@@ -73,6 +74,7 @@ impl DropReason {
         DropReason::IcmpUnsupported,
         DropReason::TupleCollision,
         DropReason::ModeUnsupported,
+        DropReason::RedirectFull,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -109,6 +111,7 @@ impl DropReason {
             DropReason::IcmpUnsupported => "icmp_unsupported",
             DropReason::TupleCollision => "tuple_collision",
             DropReason::ModeUnsupported => "mode_unsupported",
+            DropReason::RedirectFull => "redirect_full",
         }
     }
 

@@ -1,9 +1,11 @@
 //! The poll loop of one core, generic over where frames come from: DPDK
 //! queues live, a pcap file in replay. Bursts in, pipeline, bursts out.
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use conntrack::Millis;
 
+use crate::fabric::Fabric;
 use crate::frame::Frame;
 use crate::pipeline::{Output, Pipeline};
 use crate::snapshot::SnapshotCell;
@@ -29,6 +31,9 @@ pub struct Worker<Io: PortIo> {
     tx_bufs: Vec<Vec<Io::F>>,
     last_housekeeping: Millis,
     generation: u64,
+    fabric: Option<Arc<Fabric<Io::F>>>,
+    /// Redirected frames taken from other cores, awaiting processing.
+    inbox: Vec<(usize, Io::F)>,
 }
 
 /// Collects a burst's output per port; flushes early when a queue fills.
@@ -36,6 +41,8 @@ struct Batch<'a, Io: PortIo> {
     io: &'a mut Io,
     tx: &'a mut [Vec<Io::F>],
     refused: usize,
+    fabric: Option<&'a Fabric<Io::F>>,
+    core: usize,
 }
 
 impl<Io: PortIo> Output<Io::F> for Batch<'_, Io> {
@@ -53,6 +60,13 @@ impl<Io: PortIo> Output<Io::F> for Batch<'_, Io> {
     fn alloc(&mut self) -> Option<Io::F> {
         self.io.alloc()
     }
+    #[inline]
+    fn redirect(&mut self, core: usize, port: usize, frame: Io::F) -> Result<(), Io::F> {
+        match self.fabric {
+            Some(f) if core != self.core => f.redirect(self.core, core, port, frame),
+            _ => Err(frame),
+        }
+    }
 }
 
 impl<Io: PortIo> Worker<Io> {
@@ -68,7 +82,17 @@ impl<Io: PortIo> Worker<Io> {
             tx_bufs: (0..nports).map(|_| Vec::with_capacity(burst * 2)).collect(),
             last_housekeeping: 0,
             generation,
+            fabric: None,
+            inbox: Vec::with_capacity(burst),
         }
+    }
+
+    /// Joins this worker to the other cores: connection ownership, redirect
+    /// rings and neighbour announcements.
+    pub fn with_fabric(mut self, fabric: Arc<Fabric<Io::F>>) -> Self {
+        self.pipeline.set_cores(fabric.cores());
+        self.fabric = Some(fabric);
+        self
     }
 
     pub fn io_mut(&mut self) -> &mut Io {
@@ -79,13 +103,20 @@ impl<Io: PortIo> Worker<Io> {
     /// the number of frames received.
     pub fn poll_once(&mut self, now: Millis) -> usize {
         let mut received = 0;
+        let core = self.pipeline.core();
+        if let Some(fabric) = self.fabric.clone() {
+            received += self.poll_fabric(&fabric, core, now);
+        }
         for port in 0..self.nports {
             self.io.rx(port, &mut self.rx_buf, self.burst);
             received += self.rx_buf.len();
+            let fabric = self.fabric.as_deref();
             let mut batch = Batch {
                 io: &mut self.io,
                 tx: &mut self.tx_bufs,
                 refused: 0,
+                fabric,
+                core,
             };
             for frame in self.rx_buf.drain(..) {
                 self.pipeline.process(frame, port, now, &mut batch);
@@ -94,11 +125,35 @@ impl<Io: PortIo> Worker<Io> {
             self.count_refused(refused);
             self.flush();
         }
+        if let Some(fabric) = &self.fabric {
+            for u in self.pipeline.take_learned() {
+                fabric.announce(core, u);
+            }
+        }
         if now != self.last_housekeeping {
             self.last_housekeeping = now;
             self.pipeline.housekeeping(now);
         }
         received
+    }
+
+    /// Neighbours other cores learned, then frames they redirected to us.
+    fn poll_fabric(&mut self, fabric: &Fabric<Io::F>, core: usize, now: Millis) -> usize {
+        let mut batch = Batch { io: &mut self.io, tx: &mut self.tx_bufs, refused: 0, fabric: Some(fabric), core };
+        if let Some(q) = fabric.announcements(core) {
+            while let Some(u) = q.pop() {
+                self.pipeline.neighbor_announced(u, now, &mut batch);
+            }
+        }
+        let inbox = &mut self.inbox;
+        let n = fabric.receive(core, self.burst, |port, f| inbox.push((port, f)));
+        for (port, frame) in self.inbox.drain(..) {
+            self.pipeline.process(frame, port, now, &mut batch);
+        }
+        let refused = batch.refused;
+        self.count_refused(refused);
+        self.flush();
+        n
     }
 
     fn flush(&mut self) {

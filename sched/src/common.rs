@@ -79,6 +79,16 @@ mod tests {
         assert_eq!(gcd_weights([7]), 7);
         assert_eq!(gcd(12, 18), 6);
     }
+
+    #[test]
+    fn cross_multiplication_both_paths() {
+        assert!(cross_gt(3, 2, 1, 1)); // 3/1 > 1/2
+        assert!(!cross_gt(2, 1, 4, 2)); // 2/2 == 4/... tie is not greater
+        let big = (u32::MAX as u64) << 8;
+        assert!(cross_gt(big, 65535, big - 1, 65535));
+        assert!(cross_gt(big, u32::MAX, big, u32::MAX - 1));
+        assert!(!cross_gt(big, u32::MAX - 1, big, u32::MAX));
+    }
 }
 
 #[cfg(test)]

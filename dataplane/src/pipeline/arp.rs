@@ -6,6 +6,7 @@ use conntrack::Millis;
 
 use super::{Output, Pipeline, Verdict};
 use crate::frame::Frame;
+use crate::neighbor::NeighborUpdate;
 use crate::stats::DropReason;
 use crate::wire::{ArpOp, ArpPacket, EtherType, EthernetFrame, MacAddr};
 
@@ -40,6 +41,9 @@ impl<F: Frame> Pipeline<F> {
         if ours && !spa.is_unspecified() && sha.is_unicast() && self.on_link(in_port, spa) {
             self.neigh.learn(in_port, spa, sha, now, &mut self.released);
             self.flush_released(now, out);
+            if self.cores > 1 && self.learned.len() < self.learned.capacity() {
+                self.learned.push(NeighborUpdate { port: in_port, ip: spa, mac: sha });
+            }
         }
         if !ours {
             return Verdict::Drop(DropReason::ArpNotForUs);

@@ -89,18 +89,32 @@ impl<F: Frame> Pipeline<F> {
         };
         let (id, dir) = match self.conns.lookup(&tuple) {
             Some(found) => found,
-            None => match self.new_conn(&h, tuple, now) {
-                Ok(id) => (id, Dir::In),
-                Err(r) => return Verdict::Drop(r),
-            },
+            None => {
+                let svc = self.find_service(h.proto as u8, h.dst, h.dport);
+                if self.cores > 1 {
+                    // NAT keeps the client's address and port in both directions,
+                    // so both sides of a connection agree on its owner.
+                    let owner = match svc {
+                        Some(_) => owner_core(h.src, h.sport, self.cores),
+                        None => owner_core(h.dst, h.dport, self.cores),
+                    };
+                    if owner != usize::from(self.core) {
+                        return Verdict::Redirect(owner);
+                    }
+                }
+                let Some(svc) = svc else {
+                    return Verdict::Drop(DropReason::NoService);
+                };
+                match self.new_conn(svc, &h, tuple, now) {
+                    Ok(id) => (id, Dir::In),
+                    Err(r) => return Verdict::Drop(r),
+                }
+            }
         };
         self.forward(data, &h, id, dir, now)
     }
 
-    fn new_conn(&mut self, h: &Headers, orig: Tuple, now: Millis) -> Result<ConnId, DropReason> {
-        let Some(svc) = self.find_service(h.proto as u8, h.dst, h.dport) else {
-            return Err(DropReason::NoService);
-        };
+    fn new_conn(&mut self, svc: usize, h: &Headers, orig: Tuple, now: Millis) -> Result<ConnId, DropReason> {
         // IPVS schedules a new TCP connection only on a SYN without RST.
         if h.proto == Proto::Tcp && (h.flags & (TCP_SYN | TCP_RST)) != TCP_SYN {
             return Err(DropReason::NoConnection);
@@ -200,6 +214,14 @@ impl<F: Frame> Pipeline<F> {
             _ => Verdict::Drop(DropReason::ModeUnsupported),
         }
     }
+}
+
+/// The worker that owns connections of client `ip:port` (a cheap
+/// multiplicative hash; any core computes the same answer).
+#[inline]
+pub(crate) fn owner_core(ip: Ipv4Addr, port: u16, cores: usize) -> usize {
+    let x = (u32::from(ip) ^ u32::from(port).rotate_left(16) ^ u32::from(port)).wrapping_mul(0x9e37_79b1);
+    (x >> 16) as usize % cores.max(1)
 }
 
 #[derive(Clone, Copy)]

@@ -12,7 +12,7 @@ use conntrack::{ConnTable, Millis};
 use hashbrown::HashMap;
 
 use crate::frame::Frame;
-use crate::neighbor::{NeighborTable, Pending, MAX_PENDING};
+use crate::neighbor::{NeighborTable, NeighborUpdate, Pending, MAX_PENDING};
 use crate::route::RouteTable;
 use crate::service::{ServiceBuildError, ServiceState};
 use crate::snapshot::{PortMatch, Snapshot};
@@ -23,13 +23,20 @@ use crate::wire::{EtherType, EthernetFrame, MacAddr};
 pub trait Output<F> {
     fn send(&mut self, port: usize, frame: F);
     fn alloc(&mut self) -> Option<F>;
+    /// Hands a frame received on `port` to the core that owns its connection.
+    /// Returns the frame when that is impossible (ring full, single core).
+    fn redirect(&mut self, core: usize, port: usize, frame: F) -> Result<(), F>;
 }
 
 /// Most connections expired per housekeeping call: bounds the pause.
 pub const EXPIRE_BUDGET: usize = 256;
+/// Neighbours remembered for announcement between two bursts.
+const MAX_LEARNED: usize = 64;
 
 pub struct Pipeline<F> {
     core: u16,
+    /// Workers sharing the ports; connections are owned by one of them.
+    cores: usize,
     snap: Arc<Snapshot>,
     routes: RouteTable,
     services: Vec<ServiceState>,
@@ -42,6 +49,8 @@ pub struct Pipeline<F> {
     stats: Arc<CoreStats>,
     /// Scratch for frames released by the neighbour table (preallocated).
     released: Vec<Pending<F>>,
+    /// Neighbours learned here since the worker last announced them.
+    learned: Vec<NeighborUpdate>,
 }
 
 impl<F: Frame> Pipeline<F> {
@@ -53,6 +62,8 @@ impl<F: Frame> Pipeline<F> {
         let conns = ConnTable::new(snap.conns_per_core, snap.timeouts);
         let mut p = Pipeline {
             core,
+            cores: 1,
+            learned: Vec::with_capacity(MAX_LEARNED),
             routes: RouteTable::default(),
             services: Vec::new(),
             exact: HashMap::new(),
@@ -91,6 +102,26 @@ impl<F: Frame> Pipeline<F> {
         Ok(())
     }
 
+    /// Declares how many workers share the ports (connection ownership).
+    pub fn set_cores(&mut self, cores: usize) {
+        self.cores = cores.max(1);
+    }
+
+    pub fn core(&self) -> usize {
+        usize::from(self.core)
+    }
+
+    /// Neighbours learned since the last call, for the other cores.
+    pub fn take_learned(&mut self) -> std::vec::Drain<'_, NeighborUpdate> {
+        self.learned.drain(..)
+    }
+
+    /// A neighbour another core learned.
+    pub fn neighbor_announced(&mut self, u: NeighborUpdate, now: Millis, out: &mut impl Output<F>) {
+        self.neigh.learn(u.port, u.ip, u.mac, now, &mut self.released);
+        self.flush_released(now, out);
+    }
+
     pub fn snapshot(&self) -> &Arc<Snapshot> {
         &self.snap
     }
@@ -113,6 +144,10 @@ impl<F: Frame> Pipeline<F> {
             Verdict::Consumed => {}
             Verdict::ReplySamePort => self.transmit(in_port, frame, out),
             Verdict::Route(dst) => self.emit(frame, dst, now, out),
+            Verdict::Redirect(core) => match out.redirect(core, in_port, frame) {
+                Ok(()) => self.stats.redirected.add(1),
+                Err(_frame) => self.stats.count_drop(DropReason::RedirectFull),
+            },
         }
     }
 
@@ -191,4 +226,6 @@ pub(crate) enum Verdict {
     ReplySamePort,
     /// Route to this IPv4 destination, then resolve the next hop.
     Route(Ipv4Addr),
+    /// Another core owns this connection.
+    Redirect(usize),
 }
