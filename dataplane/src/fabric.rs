@@ -22,7 +22,9 @@ impl<F> Fabric<F> {
     pub fn new(cores: usize) -> Self {
         Fabric {
             cores,
-            frames: (0..cores * cores).map(|_| ArrayQueue::new(REDIRECT_RING)).collect(),
+            frames: (0..cores * cores)
+                .map(|_| ArrayQueue::new(REDIRECT_RING))
+                .collect(),
             neighbors: (0..cores).map(|_| ArrayQueue::new(NEIGHBOR_RING)).collect(),
         }
     }
@@ -49,7 +51,9 @@ impl<F> Fabric<F> {
             if src == dst {
                 continue;
             }
-            let Some(q) = self.frames.get(src * self.cores + dst) else { continue };
+            let Some(q) = self.frames.get(src * self.cores + dst) else {
+                continue;
+            };
             while n < max {
                 match q.pop() {
                     Some((port, f)) => {

@@ -139,7 +139,13 @@ impl<Io: PortIo> Worker<Io> {
 
     /// Neighbours other cores learned, then frames they redirected to us.
     fn poll_fabric(&mut self, fabric: &Fabric<Io::F>, core: usize, now: Millis) -> usize {
-        let mut batch = Batch { io: &mut self.io, tx: &mut self.tx_bufs, refused: 0, fabric: Some(fabric), core };
+        let mut batch = Batch {
+            io: &mut self.io,
+            tx: &mut self.tx_bufs,
+            refused: 0,
+            fabric: Some(fabric),
+            core,
+        };
         if let Some(q) = fabric.announcements(core) {
             while let Some(u) = q.pop() {
                 self.pipeline.neighbor_announced(u, now, &mut batch);

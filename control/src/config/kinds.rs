@@ -255,3 +255,5 @@ impl<'de> Deserialize<'de> for ServicePorts {
         d.deserialize_any(V)
     }
 }
+
+serde_via_str!(PortRange, "a port range first-last");

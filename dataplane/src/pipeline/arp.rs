@@ -42,7 +42,11 @@ impl<F: Frame> Pipeline<F> {
             self.neigh.learn(in_port, spa, sha, now, &mut self.released);
             self.flush_released(now, out);
             if self.cores > 1 && self.learned.len() < self.learned.capacity() {
-                self.learned.push(NeighborUpdate { port: in_port, ip: spa, mac: sha });
+                self.learned.push(NeighborUpdate {
+                    port: in_port,
+                    ip: spa,
+                    mac: sha,
+                });
             }
         }
         if !ours {

@@ -74,7 +74,7 @@ impl<F: Frame> Pipeline<F> {
                 },
                 Err(e) => return Verdict::Drop(DropReason::from_l4_error(e)),
             },
-            IpProtocol::ICMP => return Verdict::Drop(DropReason::IcmpUnsupported),
+            IpProtocol::ICMP => return self.icmp_error(data, hl, tl),
             _ => return Verdict::Drop(DropReason::UnsupportedProtocol),
         };
         if ip.ttl() <= 1 {
@@ -92,12 +92,10 @@ impl<F: Frame> Pipeline<F> {
             None => {
                 let svc = self.find_service(h.proto as u8, h.dst, h.dport);
                 if self.cores > 1 {
-                    // NAT keeps the client's address and port in both directions,
-                    // so both sides of a connection agree on its owner.
-                    let owner = match svc {
-                        Some(_) => owner_core(h.src, h.sport, self.cores),
-                        None => owner_core(h.dst, h.dport, self.cores),
-                    };
+                    // NAT keeps the client's address in both directions, so both
+                    // sides of a connection agree on its owner.
+                    let client = if svc.is_some() { h.src } else { h.dst };
+                    let owner = owner_core(client, self.owner_mask, self.cores);
                     if owner != usize::from(self.core) {
                         return Verdict::Redirect(owner);
                     }
@@ -114,7 +112,13 @@ impl<F: Frame> Pipeline<F> {
         self.forward(data, &h, id, dir, now)
     }
 
-    fn new_conn(&mut self, svc: usize, h: &Headers, orig: Tuple, now: Millis) -> Result<ConnId, DropReason> {
+    fn new_conn(
+        &mut self,
+        svc: usize,
+        h: &Headers,
+        orig: Tuple,
+        now: Millis,
+    ) -> Result<ConnId, DropReason> {
         // IPVS schedules a new TCP connection only on a SYN without RST.
         if h.proto == Proto::Tcp && (h.flags & (TCP_SYN | TCP_RST)) != TCP_SYN {
             return Err(DropReason::NoConnection);
@@ -126,9 +130,7 @@ impl<F: Frame> Pipeline<F> {
             dport: h.dport,
             proto: h.proto as u8,
         };
-        let state = &mut self.services[svc];
-        let pos = state.schedule(&key, now).ok_or(DropReason::NoDestination)?;
-        let dest_id = state.dests[pos].id;
+        let (dest_id, template) = self.pick_dest(svc, &key, now)?;
         let real = &self.snap.services[svc].reals[dest_id as usize];
         let rport = if real.port == 0 { h.dport } else { real.port };
         let reply = Tuple {
@@ -151,6 +153,10 @@ impl<F: Frame> Pipeline<F> {
             InsertError::Full => DropReason::ConnTableFull,
             InsertError::Exists => DropReason::TupleCollision,
         })?;
+        if let Some(t) = template {
+            self.templates.attach(t, now);
+            self.conns.set_template(id, Some(t));
+        }
         let state = &mut self.services[svc];
         state.conn_added(dest_id);
         state.counters.service.conns.add(1);
@@ -173,13 +179,7 @@ impl<F: Frame> Pipeline<F> {
             return Verdict::Drop(DropReason::NoConnection);
         };
         let (svc, dest, orig, reply) = (c.service as usize, c.dest, c.orig, c.reply);
-        let Some(forward) = self
-            .snap
-            .services
-            .get(svc)
-            .and_then(|s| s.reals.get(dest as usize))
-            .map(|r| r.forward)
-        else {
+        let Some(forward) = self.forward_of(svc, dest) else {
             return Verdict::Drop(DropReason::NoDestination);
         };
         let t = self.conns.update(id, dir, TcpFlags(h.flags), now);
@@ -216,11 +216,21 @@ impl<F: Frame> Pipeline<F> {
     }
 }
 
-/// The worker that owns connections of client `ip:port` (a cheap
-/// multiplicative hash; any core computes the same answer).
+impl<F: Frame> Pipeline<F> {
+    /// The forwarding method of real `dest` of service `svc`.
+    #[inline]
+    pub(super) fn forward_of(&self, svc: usize, dest: u32) -> Option<Forward> {
+        let real = self.snap.services.get(svc)?.reals.get(dest as usize)?;
+        Some(real.forward)
+    }
+}
+
+/// The worker that owns the connections of client `ip` (masked so that a
+/// persistence netmask's clients share a core); a cheap multiplicative hash
+/// that every core computes the same way.
 #[inline]
-pub(crate) fn owner_core(ip: Ipv4Addr, port: u16, cores: usize) -> usize {
-    let x = (u32::from(ip) ^ u32::from(port).rotate_left(16) ^ u32::from(port)).wrapping_mul(0x9e37_79b1);
+pub(crate) fn owner_core(ip: Ipv4Addr, mask: u32, cores: usize) -> usize {
+    let x = (u32::from(ip) & mask).wrapping_mul(0x9e37_79b1);
     (x >> 16) as usize % cores.max(1)
 }
 

@@ -2,13 +2,15 @@
 //! workers and offline replay. Nothing here locks or allocates per packet.
 mod arp;
 mod emit;
+mod icmp_err;
 mod l4;
 mod local;
+mod persist;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use conntrack::{ConnTable, Millis};
+use conntrack::{ConnTable, Millis, TemplateTable};
 use hashbrown::HashMap;
 
 use crate::frame::Frame;
@@ -45,6 +47,11 @@ pub struct Pipeline<F> {
     /// Services with a port list, range or all ports, scanned after an exact miss.
     wide: Vec<usize>,
     conns: ConnTable,
+    /// Persistence templates of this core's connections.
+    templates: TemplateTable,
+    /// Client addresses are ANDed with this before choosing the owning core,
+    /// so every connection a persistence template covers lands on one core.
+    owner_mask: u32,
     neigh: NeighborTable<F>,
     stats: Arc<CoreStats>,
     /// Scratch for frames released by the neighbour table (preallocated).
@@ -60,6 +67,7 @@ impl<F: Frame> Pipeline<F> {
         stats: Arc<CoreStats>,
     ) -> Result<Self, ServiceBuildError> {
         let conns = ConnTable::new(snap.conns_per_core, snap.timeouts);
+        let templates = TemplateTable::new((snap.conns_per_core / 2).max(1024));
         let mut p = Pipeline {
             core,
             cores: 1,
@@ -69,6 +77,8 @@ impl<F: Frame> Pipeline<F> {
             exact: HashMap::new(),
             wide: Vec::new(),
             conns,
+            templates,
+            owner_mask: u32::MAX,
             neigh: NeighborTable::new(&snap),
             stats,
             released: Vec::with_capacity(MAX_PENDING),
@@ -92,6 +102,11 @@ impl<F: Frame> Pipeline<F> {
                 _ => wide.push(i),
             }
         }
+        self.owner_mask = snap
+            .services
+            .iter()
+            .filter_map(|s| s.persistence.as_ref())
+            .fold(u32::MAX, |m, p| m & u32::from(p.netmask));
         self.routes = RouteTable::from_snapshot(&snap);
         self.neigh.set_statics(&snap);
         self.conns.set_timeouts(snap.timeouts);
@@ -118,7 +133,8 @@ impl<F: Frame> Pipeline<F> {
 
     /// A neighbour another core learned.
     pub fn neighbor_announced(&mut self, u: NeighborUpdate, now: Millis, out: &mut impl Output<F>) {
-        self.neigh.learn(u.port, u.ip, u.mac, now, &mut self.released);
+        self.neigh
+            .learn(u.port, u.ip, u.mac, now, &mut self.released);
         self.flush_released(now, out);
     }
 
@@ -154,9 +170,19 @@ impl<F: Frame> Pipeline<F> {
     /// Periodic work: bounded connection expiry and neighbour ageing.
     pub fn housekeeping(&mut self, now: Millis) -> usize {
         let services = &mut self.services;
+        let templates = &mut self.templates;
         let n = self.conns.expire(now, EXPIRE_BUDGET, |c| {
             if let Some(s) = services.get_mut(c.service as usize) {
-                s.conn_removed(c.dest, c.state.is_active());
+                s.conn_removed(c.dest, c.is_active());
+            }
+            if let Some(t) = c.template() {
+                templates.detach(t);
+            }
+        });
+        self.templates.expire(now, EXPIRE_BUDGET, |t| {
+            let (svc, dest) = persist::unpack_dest(t.dest);
+            if let Some(d) = services.get_mut(svc).and_then(|s| s.dest_by_id(dest)) {
+                d.persistent = d.persistent.saturating_sub(1);
             }
         });
         self.neigh.expire(now, &mut self.released);

@@ -1,0 +1,396 @@
+//! ipvsadm 1.31's output formats, byte for byte: `-L` (with `-n`,
+//! `--stats`, `--rate`, `--exact`, `--thresholds`, `--persistent-conn`,
+//! `--nosort`), `-L -c`, `-L --timeout` and the `-S` rule dump.
+//!
+//! A multi-port YAML service is shown as one IPVS service per virtual port
+//! (each line carries the counters of the whole YAML service). Sorting is
+//! by protocol number, address and port as ipvsadm's; `--nosort` keeps the
+//! file order of services and IPVS list order of reals (newest first).
+
+pub mod names;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+
+use crate::config::{Forward, Protocol, SchedFlag, Scheduler, Timeouts};
+use crate::proto::{ConnEntry, DestEntry, LocalAddrEntry, ServiceEntry, ServiceKey, ServiceList, Stats};
+
+/// The IPVS version and table size ipvsadm reports.
+pub const HEADER: &str = "IP Virtual Server version 1.2.1 (size=4096)\n";
+
+/// Output options (ipvsadm's FMT_* flags).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Format {
+    pub numeric: bool,
+    pub stats: bool,
+    pub rate: bool,
+    pub thresholds: bool,
+    pub persistent_conn: bool,
+    pub nosort: bool,
+    pub exact: bool,
+    /// `-S`: rules instead of a table.
+    pub rule: bool,
+}
+
+impl Format {
+    pub fn numeric() -> Format {
+        Format {
+            numeric: true,
+            ..Format::default()
+        }
+    }
+}
+
+/// One IPVS service: a YAML service at one of its virtual ports.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    pub entry: &'a ServiceEntry,
+    pub port: u16,
+}
+
+impl Row<'_> {
+    pub fn key(&self) -> ServiceKey {
+        ServiceKey {
+            protocol: self.entry.protocol,
+            vip: self.entry.vip,
+            port: self.port,
+        }
+    }
+}
+
+/// Every IPVS service of the listing, sorted unless `nosort`.
+pub fn rows(list: &ServiceList, nosort: bool) -> Vec<Row<'_>> {
+    let mut rows: Vec<Row<'_>> = list
+        .services
+        .iter()
+        .flat_map(|entry| {
+            entry
+                .ports
+                .iter()
+                .flat_map(|r| r.first..=r.last)
+                .map(move |port| Row { entry, port })
+        })
+        .collect();
+    if !nosort {
+        rows.sort_by_key(|r| r.key());
+    }
+    rows
+}
+
+/// The row of `key`, if the listing has it.
+pub fn find_row<'a>(list: &'a ServiceList, key: &ServiceKey) -> Option<Row<'a>> {
+    rows(list, true).into_iter().find(|r| r.key() == *key)
+}
+
+/// ipvsadm's `print_largenum`: 9 columns, K/M/G/T beyond 10^8 unless
+/// `exact`.
+pub fn largenum(out: &mut String, i: u64, exact: bool) {
+    if exact {
+        let len = i.to_string().len();
+        let width = if len <= 8 { 9 } else { len + 1 };
+        let _ = write!(out, "{i:>width$}");
+        return;
+    }
+    let _ = match i {
+        0..=99_999_999 => write!(out, "{i:>9}"),
+        100_000_000..=999_999_999 => write!(out, "{:>8}K", i / 1_000),
+        1_000_000_000..=99_999_999_999 => write!(out, "{:>8}M", i / 1_000_000),
+        100_000_000_000..=99_999_999_999_999 => write!(out, "{:>8}G", i / 1_000_000_000),
+        _ => write!(out, "{:>8}T", i / 1_000_000_000_000),
+    };
+}
+
+/// `addr:port`, the port as a service name unless numeric.
+pub fn addrport(addr: Ipv4Addr, port: u16, proto: Protocol, fmt: &Format) -> String {
+    if !fmt.numeric {
+        if let Some(name) = names::system().port_name(port, proto) {
+            return format!("{addr}:{name}");
+        }
+    }
+    format!("{addr}:{port}")
+}
+
+fn truncate(mut s: String, n: usize) -> String {
+    if s.len() > n {
+        let mut cut = n;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "TCP",
+        Protocol::Udp => "UDP",
+    }
+}
+
+/// The `-t`/`-u` option of a protocol.
+pub fn protocol_option(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "-t",
+        Protocol::Udp => "-u",
+    }
+}
+
+/// The `-g`/`-m`/`-i`/`-j` switch of a forwarding method.
+pub fn forward_switch(f: Forward) -> &'static str {
+    match f {
+        Forward::Nat => "-m",
+        Forward::Tun => "-i",
+        Forward::Dr => "-g",
+        Forward::FullNat => "-j",
+    }
+}
+
+/// The scheduler flags in ipvsadm's order, comma-separated ("" if none).
+fn sched_flags(sched: Scheduler, flags: &[SchedFlag]) -> String {
+    let order: &[SchedFlag] = match sched {
+        Scheduler::Sh => &[SchedFlag::ShFallback, SchedFlag::ShPort],
+        Scheduler::Mh => &[SchedFlag::MhFallback, SchedFlag::MhPort],
+        _ => &[],
+    };
+    let names: Vec<&str> = order
+        .iter()
+        .filter(|f| flags.contains(f))
+        .map(|f| f.as_str())
+        .collect();
+    names.join(",")
+}
+
+/// The title lines of a table.
+pub fn title(fmt: &Format) -> String {
+    let cols = |a: &str, b: &str, c: &str, d: &str, e: &str| {
+        format!(
+            "{:<33} {a:>8} {b:>8} {c:>8} {d:>8} {e:>8}\n  -> RemoteAddress:Port\n",
+            "Prot LocalAddress:Port"
+        )
+    };
+    if fmt.stats {
+        cols("Conns", "InPkts", "OutPkts", "InBytes", "OutBytes")
+    } else if fmt.rate {
+        cols("CPS", "InPPS", "OutPPS", "InBPS", "OutBPS")
+    } else if fmt.thresholds {
+        format!(
+            "{:<33} {:<10} {:<10} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
+            "Prot LocalAddress:Port", "Uthreshold", "Lthreshold", "ActiveConn", "InActConn"
+        )
+    } else if fmt.persistent_conn {
+        format!(
+            "{:<33} {:<9} {:<11} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
+            "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn"
+        )
+    } else if fmt.rule {
+        String::new()
+    } else {
+        "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n".to_string()
+    }
+}
+
+fn stats5(out: &mut String, v: [u64; 5], exact: bool) {
+    for x in v {
+        largenum(out, x, exact);
+    }
+}
+
+fn counters(s: &Stats) -> [u64; 5] {
+    [s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes]
+}
+
+fn rates(s: &Stats) -> [u64; 5] {
+    [s.cps, s.inpps, s.outpps, s.inbps, s.outbps]
+}
+
+/// The reals of a row in listing order.
+fn dests<'a>(row: &Row<'a>, fmt: &Format) -> Vec<&'a DestEntry> {
+    let mut d: Vec<&DestEntry> = row.entry.dests.iter().rev().collect();
+    if !fmt.nosort {
+        d.sort_by_key(|e| (e.addr, e.port_for(row.port)));
+    }
+    d
+}
+
+/// One service with its reals (ipvsadm's `print_service_entry`).
+pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
+    let e = row.entry;
+    let proto = e.protocol;
+    let vname = addrport(e.vip, row.port, proto, fmt);
+    let svc_name = if fmt.rule {
+        format!("{} {vname}", protocol_option(proto))
+    } else {
+        truncate(format!("{:<4} {vname}", protocol_name(proto)), 33)
+    };
+    let flags = sched_flags(e.scheduler, &e.flags);
+    if fmt.rule {
+        let _ = write!(out, "-A {svc_name} -s {}", e.scheduler);
+        if let Some(p) = &e.persistence {
+            let _ = write!(out, " -p {}", p.timeout);
+            if p.netmask != Ipv4Addr::BROADCAST {
+                let _ = write!(out, " -M {}", p.netmask);
+            }
+        }
+        if !flags.is_empty() {
+            let _ = write!(out, " -b {flags}");
+        }
+    } else if fmt.stats {
+        let _ = write!(out, "{svc_name:<33}");
+        stats5(out, counters(&e.stats), fmt.exact);
+    } else if fmt.rate {
+        let _ = write!(out, "{svc_name:<33}");
+        stats5(out, rates(&e.stats), fmt.exact);
+    } else {
+        let _ = write!(out, "{svc_name} {}", e.scheduler);
+        if !flags.is_empty() {
+            let _ = write!(out, " ({flags})");
+        }
+        if let Some(p) = &e.persistence {
+            let _ = write!(out, " persistent {}", p.timeout);
+            if p.netmask != Ipv4Addr::BROADCAST {
+                let _ = write!(out, " mask {}", p.netmask);
+            }
+        }
+    }
+    out.push('\n');
+    if fmt.rule {
+        for a in &e.local_addresses {
+            let _ = writeln!(out, "-P {svc_name} -z {a}");
+        }
+    }
+    for d in dests(row, fmt) {
+        let dname = addrport(d.addr, d.port_for(row.port), proto, fmt);
+        if fmt.rule {
+            let _ = write!(
+                out,
+                "-a {svc_name} -r {dname} {} -w {}",
+                forward_switch(d.forward),
+                d.weight
+            );
+            if d.forward == Forward::Tun {
+                out.push_str(" --tun-type ipip");
+            }
+            out.push('\n');
+            continue;
+        }
+        let dname = truncate(dname, 28);
+        if fmt.stats {
+            let _ = write!(out, "  -> {dname:<28}");
+            stats5(out, counters(&d.stats), fmt.exact);
+            out.push('\n');
+        } else if fmt.rate {
+            let s = &d.stats;
+            let _ = write!(out, "  -> {dname:<28} {:>8} {:>8} {:>8}", s.cps, s.inpps, s.outpps);
+            largenum(out, s.inbps, fmt.exact);
+            largenum(out, s.outbps, fmt.exact);
+            out.push('\n');
+        } else if fmt.thresholds {
+            let _ = writeln!(
+                out,
+                "  -> {dname:<28} {:<10} {:<10} {:<10} {:<10}",
+                d.upper_threshold, d.lower_threshold, d.active, d.inactive
+            );
+        } else if fmt.persistent_conn {
+            let _ = writeln!(
+                out,
+                "  -> {dname:<28} {:<9} {:<11} {:<10} {:<10}",
+                d.weight, d.persistent, d.active, d.inactive
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}",
+                d.forward.ipvsadm_name(),
+                d.weight,
+                d.active,
+                d.inactive
+            );
+        }
+    }
+}
+
+/// `-L` of everything (or `-S` with `fmt.rule`).
+pub fn list_all(list: &ServiceList, fmt: &Format) -> String {
+    let mut out = String::new();
+    if !fmt.rule {
+        out.push_str(HEADER);
+    }
+    out.push_str(&title(fmt));
+    for row in rows(list, fmt.nosort) {
+        service_entry(&mut out, &row, fmt);
+    }
+    out
+}
+
+/// `-L -t vip:port`: the title and that service; `None` when there is no
+/// such service.
+pub fn list_service(list: &ServiceList, key: &ServiceKey, fmt: &Format) -> Option<String> {
+    let row = find_row(list, key)?;
+    let mut out = title(fmt);
+    service_entry(&mut out, &row, fmt);
+    Some(out)
+}
+
+/// `-S`: the rules that rebuild the table.
+pub fn save(list: &ServiceList, numeric: bool) -> String {
+    let fmt = Format {
+        numeric,
+        rule: true,
+        ..Format::default()
+    };
+    list_all(list, &fmt)
+}
+
+/// `-L --timeout`
+pub fn timeouts(t: &Timeouts) -> String {
+    format!("Timeout (tcp tcpfin udp): {} {} {}\n", t.tcp, t.tcpfin, t.udp)
+}
+
+/// The title of `-L -c`.
+pub fn conn_title() -> String {
+    format!(
+        "IPVS connection entries\npro expire {:<11} {:<18} {:<18} {}\n",
+        "state", "source", "virtual", "destination"
+    )
+}
+
+/// One line of `-L -c`.
+pub fn conn_line(out: &mut String, c: &ConnEntry, fmt: &Format) {
+    let p = c.protocol;
+    let secs = c.expire_ms / 1000;
+    let expire = format!("{:02}:{:02}", secs / 60, secs % 60);
+    let _ = writeln!(
+        out,
+        "{:<3} {expire:<6} {:<11} {:<18} {:<18} {}",
+        protocol_name(p),
+        c.state,
+        addrport(*c.client.ip(), c.client.port(), p, fmt),
+        addrport(*c.virt.ip(), c.virt.port(), p, fmt),
+        addrport(*c.dest.ip(), c.dest.port(), p, fmt),
+    );
+}
+
+/// `-L -c` of a whole table.
+pub fn conns(list: &[ConnEntry], fmt: &Format) -> String {
+    let mut out = conn_title();
+    for c in list {
+        conn_line(&mut out, c, fmt);
+    }
+    out
+}
+
+/// `-G`: the FullNAT local addresses (a ferrovs extension; DPVS-like).
+pub fn local_addrs(list: &[LocalAddrEntry], fmt: &Format) -> String {
+    let mut out = format!("{:<4} {:<22} {}\n", "Prot", "VirtualAddress:Port", "LocalAddress");
+    for e in list {
+        let v = addrport(e.service.vip, e.service.port, e.service.protocol, fmt);
+        for a in &e.addrs {
+            let _ = writeln!(out, "{:<4} {v:<22} {a}", protocol_name(e.service.protocol));
+        }
+    }
+    out
+}

@@ -1,0 +1,244 @@
+//! The control protocol shared by the daemon and fvsadm: typed, versioned
+//! requests and responses, framed as a 4-byte big-endian length followed by
+//! a JSON body (`frame`).
+
+mod error;
+mod frame;
+mod status;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, Forward, Protocol, SchedFlag, Scheduler, Timeouts};
+
+pub use error::{ControlError, ErrorKind};
+pub use frame::{read_frame, read_message, write_frame, write_message, FrameError, MAX_FRAME};
+pub use status::{
+    ConnEntry, ConnPage, Counters, DestEntry, RealCounters, ServiceCounters, ServiceEntry,
+    ServiceList, Stats,
+};
+
+/// The protocol version; a peer with another version is refused.
+pub const PROTO_VERSION: u32 = 1;
+
+/// Largest page of connections returned by one `ListConns`.
+pub const CONN_PAGE_MAX: u32 = 2048;
+
+/// An IPVS virtual service: protocol, virtual address and port (0 = all
+/// ports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ServiceKey {
+    pub protocol: Protocol,
+    pub vip: Ipv4Addr,
+    pub port: u16,
+}
+
+impl fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}:{}", self.protocol, self.vip, self.port)
+    }
+}
+
+impl PartialOrd for Protocol {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Protocol {
+    /// IP protocol number order (TCP 6 before UDP 17), as ipvsadm sorts.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.ip_proto().cmp(&other.ip_proto())
+    }
+}
+
+impl Protocol {
+    /// The IP protocol number.
+    pub fn ip_proto(self) -> u8 {
+        match self {
+            Protocol::Tcp => 6,
+            Protocol::Udp => 17,
+        }
+    }
+}
+
+/// Persistence as given on the command line (`-p [timeout] [-M netmask]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersistOpts {
+    /// `None`: `-p` without a value (360 s).
+    pub timeout: Option<u32>,
+    /// `None`: 255.255.255.255.
+    pub netmask: Option<Ipv4Addr>,
+}
+
+/// The options of `-A` / `-E`. Omitted options take their defaults (an
+/// `-E` resets them, as ipvsadm does).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceOpts {
+    pub key: ServiceKey,
+    /// `None`: wlc.
+    pub scheduler: Option<Scheduler>,
+    pub flags: Vec<SchedFlag>,
+    pub persistence: Option<PersistOpts>,
+}
+
+impl ServiceOpts {
+    pub fn new(key: ServiceKey) -> ServiceOpts {
+        ServiceOpts {
+            key,
+            scheduler: None,
+            flags: Vec::new(),
+            persistence: None,
+        }
+    }
+}
+
+/// The options of `-a` / `-e` / `-d`. Omitted options take ipvsadm's
+/// defaults: port = the virtual port, forward = gatewaying (dr),
+/// weight 1, thresholds 0.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestOpts {
+    pub service: ServiceKey,
+    pub addr: Ipv4Addr,
+    pub port: Option<u16>,
+    pub forward: Option<Forward>,
+    pub weight: Option<u32>,
+    pub upper_threshold: Option<u32>,
+    pub lower_threshold: Option<u32>,
+}
+
+impl DestOpts {
+    pub fn new(service: ServiceKey, addr: Ipv4Addr, port: Option<u16>) -> DestOpts {
+        DestOpts {
+            service,
+            addr,
+            port,
+            forward: None,
+            weight: None,
+            upper_threshold: None,
+            lower_threshold: None,
+        }
+    }
+}
+
+/// What a client asks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RequestBody {
+    /// `-A`
+    AddService(ServiceOpts),
+    /// `-E`
+    EditService(ServiceOpts),
+    /// `-D`
+    DelService(ServiceKey),
+    /// `-C`
+    Clear,
+    /// `-a`
+    AddDest(DestOpts),
+    /// `-e`
+    EditDest(DestOpts),
+    /// `-d` (only `service`, `addr` and `port` are used)
+    DelDest(DestOpts),
+    /// `-L`: every service with its reals and counters.
+    List,
+    /// `-L -c`: one page of the connection table; the first page
+    /// (`offset` 0) takes a snapshot that later pages read.
+    ListConns { offset: u64, limit: u32 },
+    /// `-Z [service]`
+    Zero(Option<ServiceKey>),
+    /// `--set tcp tcpfin udp` (0 = unchanged)
+    SetTimeouts { tcp: u32, tcpfin: u32, udp: u32 },
+    /// `-L --timeout`
+    GetTimeouts,
+    /// `-P -z addr`: add a FullNAT local address.
+    AddLocalAddr { service: ServiceKey, addr: Ipv4Addr },
+    /// `-Q -z addr`: delete a FullNAT local address.
+    DelLocalAddr { service: ServiceKey, addr: Ipv4Addr },
+    /// `-G [service]`: list local addresses.
+    ListLocalAddr(Option<ServiceKey>),
+    /// `--reload`: re-read the YAML file.
+    Reload,
+    /// The running configuration.
+    GetConfig,
+}
+
+impl RequestBody {
+    /// True for requests that change the configuration or counters.
+    pub fn is_write(&self) -> bool {
+        !matches!(
+            self,
+            RequestBody::List
+                | RequestBody::ListConns { .. }
+                | RequestBody::GetTimeouts
+                | RequestBody::ListLocalAddr(_)
+                | RequestBody::GetConfig
+        )
+    }
+}
+
+/// The local addresses of one service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalAddrEntry {
+    pub service: ServiceKey,
+    pub addrs: Vec<Ipv4Addr>,
+}
+
+/// What the daemon answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ResponseBody {
+    /// The request was carried out.
+    Done,
+    Services(ServiceList),
+    Conns(ConnPage),
+    Timeouts(Timeouts),
+    LocalAddrs(Vec<LocalAddrEntry>),
+    Config(Box<Config>),
+}
+
+/// A request with its protocol version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    pub version: u32,
+    pub body: RequestBody,
+}
+
+impl Request {
+    pub fn new(body: RequestBody) -> Request {
+        Request {
+            version: PROTO_VERSION,
+            body,
+        }
+    }
+}
+
+/// A response with its protocol version.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub version: u32,
+    pub result: Result<ResponseBody, ControlError>,
+}
+
+impl Response {
+    pub fn ok(body: ResponseBody) -> Response {
+        Response {
+            version: PROTO_VERSION,
+            result: Ok(body),
+        }
+    }
+
+    pub fn err(e: ControlError) -> Response {
+        Response {
+            version: PROTO_VERSION,
+            result: Err(e),
+        }
+    }
+}
+
+/// A socket address `a.b.c.d:port`.
+pub fn sock(addr: Ipv4Addr, port: u16) -> SocketAddrV4 {
+    SocketAddrV4::new(addr, port)
+}

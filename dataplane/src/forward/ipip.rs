@@ -1,0 +1,146 @@
+//! TUN mode: IPv4-in-IPv4 encapsulation (RFC 2003), as IPVS's
+//! `ip_vs_tunnel_xmit` does it. The client's packet travels unchanged
+//! inside an outer header from the director to the RS, which
+//! decapsulates it and answers the client directly.
+//!
+//! Outer header choices (following IPVS): TOS/DSCP+ECN copied from the
+//! inner header, DF copied from the inner header (so path MTU discovery
+//! still reaches the client), TTL 64, protocol 4, and an identification
+//! derived from the inner header (see `outer_ident`).
+
+use std::net::Ipv4Addr;
+
+use super::ETH_LEN;
+use crate::frame::Frame;
+use crate::wire::{IpProtocol, Ipv4Packet, TcpPacket, WireError};
+
+/// IP protocol number of IPv4-in-IPv4.
+pub const IPPROTO_IPIP: u8 = 4;
+/// Size of the outer header we add (no options).
+pub const OUTER_LEN: usize = 20;
+/// TTL of the outer header (Linux's default `ip_default_ttl`).
+pub const OUTER_TTL: u8 = 64;
+
+/// Why a packet was not encapsulated. The frame is unchanged in every case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum EncapError {
+    #[error("malformed packet: {0}")]
+    Malformed(#[from] WireError),
+    /// Inner packet + 20 exceeds the MTU. `mtu` is the largest inner
+    /// packet that fits (MTU - 20). With `df: true` the caller answers
+    /// with ICMP "fragmentation needed" carrying `mtu` (see
+    /// [`super::icmp_gen::build_frag_needed`]). With `df: false` IPVS
+    /// would fragment the inner packet before encapsulating; this data
+    /// plane does not fragment, so the caller drops it (or fragments
+    /// itself) and counts a drop reason.
+    #[error("packet too big for the tunnel (inner MTU {mtu}, DF {df})")]
+    TooBig { mtu: u16, df: bool },
+    /// No headroom in the buffer for the outer header.
+    #[error("no headroom for the outer header")]
+    NoHeadroom,
+}
+
+/// Ident of the outer header, derived from the inner packet. Every outer
+/// packet goes director -> RS, so if a router downstream fragments a
+/// DF=0 packet, reassembly keys on (director, RS, 4, ident) alone: mixing
+/// the inner source into the inner ident keeps different clients' packets
+/// apart where copying the ident verbatim would collide whenever two
+/// clients happen to use the same one. No per-core counter is needed.
+fn outer_ident(inner_ident: u16, inner_src: Ipv4Addr) -> u16 {
+    let s = u32::from(inner_src);
+    inner_ident ^ (s >> 16) as u16 ^ s as u16
+}
+
+/// Encapsulates the IPv4 packet of `frame` (Ethernet + IPv4) in an outer
+/// IPv4 header from `outer_src` to `outer_dst`, inserted between the
+/// Ethernet header and the inner packet. `mtu` is the IP MTU of the
+/// link toward the RS. The Ethernet addresses are left for the caller
+/// (neighbour lookup of the RS); Ethernet padding is dropped.
+pub fn encapsulate<F: Frame>(
+    frame: &mut F,
+    outer_src: Ipv4Addr,
+    outer_dst: Ipv4Addr,
+    mtu: u16,
+) -> Result<(), EncapError> {
+    let ipbuf = frame.data().get(ETH_LEN..).ok_or(WireError::Truncated)?;
+    // Fragments are fine here: TUN does not look at L4.
+    let inner = Ipv4Packet::new_checked(ipbuf)?;
+    let tl = usize::from(inner.total_len());
+    let df = inner.dont_frag();
+    if tl + OUTER_LEN > usize::from(mtu) {
+        return Err(EncapError::TooBig {
+            mtu: mtu.saturating_sub(OUTER_LEN as u16),
+            df,
+        });
+    }
+    // Read everything the outer header copies before the buffer moves.
+    let tos = ipbuf[1];
+    let ident = outer_ident(inner.ident(), inner.src_addr());
+
+    if !frame.prepend(OUTER_LEN) {
+        return Err(EncapError::NoHeadroom);
+    }
+    // Drop Ethernet padding so the frame ends where the packet ends.
+    // Shrinking cannot fail; the length was checked above.
+    let _ = frame.set_len(OUTER_LEN + ETH_LEN + tl);
+    let buf = frame.data_mut();
+    // The Ethernet header moves to the new front; the outer IPv4 header
+    // goes into the 20 bytes it leaves behind.
+    buf.copy_within(OUTER_LEN..OUTER_LEN + ETH_LEN, 0);
+    let outer = &mut buf[ETH_LEN..ETH_LEN + OUTER_LEN];
+    outer.fill(0);
+    outer[0] = 0x45;
+    outer[1] = tos;
+    let mut ip = Ipv4Packet::new_unchecked(outer);
+    // tl + 20 <= mtu <= u16::MAX, so this cannot truncate.
+    ip.set_total_len((tl + OUTER_LEN) as u16);
+    ip.set_ident(ident);
+    ip.set_dont_frag(df);
+    ip.set_ttl(OUTER_TTL);
+    ip.set_protocol(IpProtocol(IPPROTO_IPIP));
+    ip.set_src_addr(outer_src);
+    ip.set_dst_addr(outer_dst);
+    ip.fill_checksum();
+    Ok(())
+}
+
+/// Largest MSS a SYN may announce so that a full segment (inner IPv4 20 +
+/// TCP 20 + data) still fits the MTU inside the tunnel's outer header.
+pub fn tunnel_mss(mtu: u16) -> u16 {
+    mtu.saturating_sub(OUTER_LEN as u16 + 20 + 20)
+}
+
+/// Lowers the MSS option of a TCP SYN (or SYN-ACK) in `frame` (Ethernet +
+/// IPv4, not yet encapsulated) to [`tunnel_mss`]`(mtu)` when it is
+/// larger; the checksum is patched incrementally. Returns true when the
+/// segment changed; non-TCP packets, fragments and segments without SYN
+/// or MSS are left alone.
+///
+/// Scope: the MSS in the client's SYN bounds what the RS sends to the
+/// client. In TUN mode that direction bypasses the director, and what
+/// the client sends (the tunnelled direction) is bounded by the RS's
+/// SYN-ACK, which the director never sees. Clamping the SYN therefore
+/// only helps when the return path is tunnelled as well; in the usual
+/// setup the RS must advertise the smaller MSS itself (e.g. `ip route
+/// ... advmss`), and oversized DF packets are answered with ICMP
+/// "fragmentation needed" (`EncapError::TooBig`).
+pub fn clamp_syn_mss_for_tunnel<F: Frame>(frame: &mut F, mtu: u16) -> Result<bool, EncapError> {
+    let ipbuf = frame
+        .data_mut()
+        .get_mut(ETH_LEN..)
+        .ok_or(WireError::Truncated)?;
+    let ip = Ipv4Packet::new_checked(&*ipbuf)?;
+    if ip.protocol() != IpProtocol::TCP || ip.is_fragment() {
+        return Ok(false);
+    }
+    let (hl, tl) = (ip.header_len(), usize::from(ip.total_len()));
+    let mut tcp = TcpPacket::new_checked(&mut ipbuf[hl..tl])?;
+    if !tcp.syn() {
+        return Ok(false);
+    }
+    Ok(tcp.clamp_mss(tunnel_mss(mtu)))
+}
+
+#[cfg(test)]
+#[path = "ipip_tests.rs"]
+mod tests;
