@@ -155,7 +155,7 @@ pub fn run(config: Config) -> Result<()> {
                     }
                     eal.register_thread()
                         .context("registering worker with DPDK")?;
-                    let pipeline = Pipeline::new(k as u16, cell.load(), stats.clone())?;
+                    let pipeline = Pipeline::new(k as u16, nworkers, cell.load(), stats.clone())?;
                     let io = DpdkIo {
                         queues,
                         pool,

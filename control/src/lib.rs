@@ -6,6 +6,7 @@
 //! exposition (`metrics`).
 
 pub mod config;
+pub mod ipvsadm_fmt;
 pub mod proto;
 pub mod rules;
 pub mod server;

@@ -90,6 +90,7 @@ pub struct ReplayReport {
     pub arp_replies: u64,
     pub arp_requests_sent: u64,
     pub icmp_echo_replies: u64,
+    pub icmp_frag_needed_sent: u64,
     pub drops: std::collections::BTreeMap<String, u64>,
     pub services: Vec<ServiceReport>,
     pub sent: Vec<SentFrame>,
@@ -102,7 +103,7 @@ pub fn replay<R: Read, W: Write>(
     output: W,
 ) -> Result<ReplayReport, ReplayError> {
     let stats = Arc::new(CoreStats::default());
-    let pipeline = Pipeline::new(0, Arc::new(snap), stats.clone())?;
+    let pipeline = Pipeline::new(0, 1, Arc::new(snap), stats.clone())?;
     let io = ReplayIo {
         next: None,
         writer: PcapWriter::new(output)?,
@@ -181,6 +182,7 @@ fn report(
         arp_replies: stats.arp_replies.get(),
         arp_requests_sent: stats.arp_requests_sent.get(),
         icmp_echo_replies: stats.icmp_echo_replies.get(),
+        icmp_frag_needed_sent: stats.icmp_frag_needed_sent.get(),
         drops,
         services,
         sent,

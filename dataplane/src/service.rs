@@ -1,7 +1,9 @@
 //! One service as one core sees it: the real servers in IPVS list order with
 //! this core's connection counts, the scheduler state, and traffic counters.
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+use conntrack::LocalPortPool;
 use sched::{Dest, PacketKey, Scheduler};
 
 use crate::snapshot::ServiceSpec;
@@ -22,6 +24,8 @@ pub struct ServiceState {
     pos_of_id: Vec<usize>,
     sched: Box<dyn Scheduler>,
     pub counters: Arc<ServiceCounters>,
+    /// FullNAT: the local ports this core owns on every local address.
+    pub local_ports: Option<LocalPortPool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,7 +39,12 @@ pub struct ServiceBuildError {
 impl ServiceState {
     /// Builds the state as `ipvsadm -A` followed by `-a` for each real in file
     /// order would: each added real goes to the front of the list.
-    pub fn new(spec: &ServiceSpec, seed: u64) -> Result<Self, ServiceBuildError> {
+    pub fn new(
+        spec: &ServiceSpec,
+        seed: u64,
+        core: u16,
+        core_mask: u16,
+    ) -> Result<Self, ServiceBuildError> {
         let dests: Vec<Dest> = spec
             .reals
             .iter()
@@ -67,12 +76,22 @@ impl ServiceState {
             service: TrafficStats::default(),
             reals: (0..n).map(|_| TrafficStats::default()).collect(),
         });
+        let local_ports = (!spec.local_addresses.is_empty())
+            .then(|| LocalPortPool::new(&spec.local_addresses, core, core_mask));
         Ok(ServiceState {
             dests,
             pos_of_id,
             sched,
             counters,
+            local_ports,
         })
+    }
+
+    /// Returns a FullNAT local port when its connection ends.
+    pub fn release_local_port(&mut self, addr: Ipv4Addr, port: u16) {
+        if let Some(p) = self.local_ports.as_mut() {
+            let _ = p.give_back(addr, port);
+        }
     }
 
     /// Picks a position in `dests` for a new connection.

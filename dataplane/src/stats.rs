@@ -40,10 +40,12 @@ pub enum DropReason {
     TupleCollision,
     ModeUnsupported,
     RedirectFull,
+    LocalPortsExhausted,
+    TunnelTooBig,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 31] = [
+    pub const ALL: [DropReason; 33] = [
         DropReason::EmptyFrame,
         DropReason::TruncatedEthernet,
         DropReason::NotForUs,
@@ -75,6 +77,8 @@ impl DropReason {
         DropReason::TupleCollision,
         DropReason::ModeUnsupported,
         DropReason::RedirectFull,
+        DropReason::LocalPortsExhausted,
+        DropReason::TunnelTooBig,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -112,6 +116,8 @@ impl DropReason {
             DropReason::TupleCollision => "tuple_collision",
             DropReason::ModeUnsupported => "mode_unsupported",
             DropReason::RedirectFull => "redirect_full",
+            DropReason::LocalPortsExhausted => "local_ports_exhausted",
+            DropReason::TunnelTooBig => "tunnel_too_big",
         }
     }
 
@@ -166,6 +172,7 @@ pub struct CoreStats {
     pub arp_replies: Counter,
     pub arp_requests_sent: Counter,
     pub icmp_echo_replies: Counter,
+    pub icmp_frag_needed_sent: Counter,
     pub drops: [Counter; DropReason::COUNT],
 }
 
@@ -181,6 +188,7 @@ impl Default for CoreStats {
             arp_replies: Counter::default(),
             arp_requests_sent: Counter::default(),
             icmp_echo_replies: Counter::default(),
+            icmp_frag_needed_sent: Counter::default(),
             drops: std::array::from_fn(|_| Counter::default()),
         }
     }

@@ -90,7 +90,6 @@ impl<Io: PortIo> Worker<Io> {
     /// Joins this worker to the other cores: connection ownership, redirect
     /// rings and neighbour announcements.
     pub fn with_fabric(mut self, fabric: Arc<Fabric<Io::F>>) -> Self {
-        self.pipeline.set_cores(fabric.cores());
         self.fabric = Some(fabric);
         self
     }

@@ -16,7 +16,9 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use crate::config::{Forward, Protocol, SchedFlag, Scheduler, Timeouts};
-use crate::proto::{ConnEntry, DestEntry, LocalAddrEntry, ServiceEntry, ServiceKey, ServiceList, Stats};
+use crate::proto::{
+    ConnEntry, DestEntry, LocalAddrEntry, ServiceEntry, ServiceKey, ServiceList, Stats,
+};
 
 /// The IPVS version and table size ipvsadm reports.
 pub const HEADER: &str = "IP Virtual Server version 1.2.1 (size=4096)\n";
@@ -284,7 +286,11 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
             out.push('\n');
         } else if fmt.rate {
             let s = &d.stats;
-            let _ = write!(out, "  -> {dname:<28} {:>8} {:>8} {:>8}", s.cps, s.inpps, s.outpps);
+            let _ = write!(
+                out,
+                "  -> {dname:<28} {:>8} {:>8} {:>8}",
+                s.cps, s.inpps, s.outpps
+            );
             largenum(out, s.inbps, fmt.exact);
             largenum(out, s.outbps, fmt.exact);
             out.push('\n');
@@ -347,7 +353,10 @@ pub fn save(list: &ServiceList, numeric: bool) -> String {
 
 /// `-L --timeout`
 pub fn timeouts(t: &Timeouts) -> String {
-    format!("Timeout (tcp tcpfin udp): {} {} {}\n", t.tcp, t.tcpfin, t.udp)
+    format!(
+        "Timeout (tcp tcpfin udp): {} {} {}\n",
+        t.tcp, t.tcpfin, t.udp
+    )
 }
 
 /// The title of `-L -c`.
@@ -385,7 +394,10 @@ pub fn conns(list: &[ConnEntry], fmt: &Format) -> String {
 
 /// `-G`: the FullNAT local addresses (a ferrovs extension; DPVS-like).
 pub fn local_addrs(list: &[LocalAddrEntry], fmt: &Format) -> String {
-    let mut out = format!("{:<4} {:<22} {}\n", "Prot", "VirtualAddress:Port", "LocalAddress");
+    let mut out = format!(
+        "{:<4} {:<22} {}\n",
+        "Prot", "VirtualAddress:Port", "LocalAddress"
+    );
     for e in list {
         let v = addrport(e.service.vip, e.service.port, e.service.protocol, fmt);
         for a in &e.addrs {

@@ -36,7 +36,9 @@ impl ServicesDb {
                 _ => continue,
             };
             // The first entry of a port names it (as getservbyport).
-            db.by_port.entry((port, proto)).or_insert_with(|| name.to_string());
+            db.by_port
+                .entry((port, proto))
+                .or_insert_with(|| name.to_string());
             for n in std::iter::once(name).chain(words) {
                 db.by_name.entry((n.to_string(), proto)).or_insert(port);
             }

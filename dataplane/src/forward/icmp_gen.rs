@@ -68,11 +68,11 @@ fn is_unicast_host(a: Ipv4Addr) -> bool {
         || a.octets()[0] >= 240)
 }
 
-/// Writes into `out` (resized with `set_len`) a complete Ethernet + IPv4
-/// + ICMP "fragmentation needed" frame about `original_frame` (Ethernet +
-/// IPv4), from `our_ip` to the original source, with the MAC addresses
-/// of the original frame swapped and all checksums computed. On error
-/// `out` is unchanged.
+/// Writes into `out` (resized with `set_len`) a complete frame, Ethernet,
+/// IPv4 and ICMP "fragmentation needed", about `original_frame` (Ethernet
+/// and IPv4), from `our_ip` to the original source, with the MAC
+/// addresses of the original frame swapped and all checksums computed.
+/// On error `out` is unchanged.
 pub fn build_frag_needed<F: Frame>(
     out: &mut F,
     original_frame: &[u8],

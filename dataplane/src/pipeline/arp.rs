@@ -35,7 +35,9 @@ impl<F: Frame> Pipeline<F> {
             arp.target_proto_addr(),
             arp.operation(),
         );
-        let ours = self.snap.is_own_address(in_port, tpa) || self.snap.is_vip(tpa);
+        let ours = self.snap.is_own_address(in_port, tpa)
+            || self.snap.is_vip(tpa)
+            || self.local_addrs.contains(&tpa);
         // Learn only what concerns us and sits on a connected subnet: never let a
         // stranger's chatter fill the table.
         if ours && !spa.is_unspecified() && sha.is_unicast() && self.on_link(in_port, spa) {

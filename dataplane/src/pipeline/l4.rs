@@ -3,10 +3,10 @@
 //! mode. Headers are parsed once; rewrites patch checksums incrementally.
 use std::net::Ipv4Addr;
 
-use conntrack::{ConnId, Dir, InsertError, Millis, NewConn, Proto, TcpFlags, Tuple};
+use conntrack::{ConnId, Dir, InsertError, Millis, NewConn, Proto, Tuple};
 use sched::PacketKey;
 
-use super::{Pipeline, Verdict};
+use super::{tag, Pipeline, Verdict};
 use crate::frame::Frame;
 use crate::snapshot::Forward;
 use crate::stats::DropReason;
@@ -17,20 +17,21 @@ const TCP_SYN: u8 = 0x02;
 const TCP_RST: u8 = 0x04;
 
 /// What the pipeline needs from the L3/L4 headers, read once.
-struct Headers {
-    proto: Proto,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    sport: u16,
-    dport: u16,
-    flags: u8,
-    hl: usize,
-    tl: usize,
+pub(super) struct Headers {
+    pub(super) proto: Proto,
+    pub(super) src: Ipv4Addr,
+    pub(super) dst: Ipv4Addr,
+    pub(super) sport: u16,
+    pub(super) dport: u16,
+    pub(super) flags: u8,
+    pub(super) hl: usize,
+    pub(super) tl: usize,
 }
 
 impl<F: Frame> Pipeline<F> {
-    /// `data` is the whole frame (Ethernet already checked).
-    pub(super) fn ipv4(&mut self, data: &mut [u8], in_port: usize, now: Millis) -> Verdict {
+    /// `frame` holds Ethernet (already checked) + IPv4.
+    pub(super) fn ipv4(&mut self, frame: &mut F, in_port: usize, now: Millis) -> Verdict {
+        let data = frame.data_mut();
         let ipbuf = &data[ETH_LEN..];
         let ip = match Ipv4Packet::new_checked(ipbuf) {
             Ok(ip) => ip,
@@ -47,31 +48,13 @@ impl<F: Frame> Pipeline<F> {
             return self.local(data, hl, tl);
         }
         let l4 = &ipbuf[hl..tl];
-        let h = match proto {
+        let (proto, sport, dport, flags) = match proto {
             IpProtocol::TCP => match TcpPacket::new_checked(l4) {
-                Ok(t) => Headers {
-                    proto: Proto::Tcp,
-                    src,
-                    dst,
-                    sport: t.src_port(),
-                    dport: t.dst_port(),
-                    flags: t.flags(),
-                    hl,
-                    tl,
-                },
+                Ok(t) => (Proto::Tcp, t.src_port(), t.dst_port(), t.flags()),
                 Err(e) => return Verdict::Drop(DropReason::from_l4_error(e)),
             },
             IpProtocol::UDP => match UdpPacket::new_checked(l4) {
-                Ok(u) => Headers {
-                    proto: Proto::Udp,
-                    src,
-                    dst,
-                    sport: u.src_port(),
-                    dport: u.dst_port(),
-                    flags: 0,
-                    hl,
-                    tl,
-                },
+                Ok(u) => (Proto::Udp, u.src_port(), u.dst_port(), 0),
                 Err(e) => return Verdict::Drop(DropReason::from_l4_error(e)),
             },
             IpProtocol::ICMP => return self.icmp_error(data, hl, tl),
@@ -80,25 +63,30 @@ impl<F: Frame> Pipeline<F> {
         if ip.ttl() <= 1 {
             return Verdict::Drop(DropReason::TtlExceeded);
         }
+        let h = Headers {
+            proto,
+            src,
+            dst,
+            sport,
+            dport,
+            flags,
+            hl,
+            tl,
+        };
         let tuple = Tuple {
-            proto: h.proto,
-            src: h.src,
-            sport: h.sport,
-            dst: h.dst,
-            dport: h.dport,
+            proto,
+            src,
+            sport,
+            dst,
+            dport,
         };
         let (id, dir) = match self.conns.lookup(&tuple) {
             Some(found) => found,
             None => {
-                let svc = self.find_service(h.proto as u8, h.dst, h.dport);
-                if self.cores > 1 {
-                    // NAT keeps the client's address in both directions, so both
-                    // sides of a connection agree on its owner.
-                    let client = if svc.is_some() { h.src } else { h.dst };
-                    let owner = owner_core(client, self.owner_mask, self.cores);
-                    if owner != usize::from(self.core) {
-                        return Verdict::Redirect(owner);
-                    }
+                let svc = self.find_service(proto as u8, dst, dport);
+                let owner = self.owner_of(&h, svc.is_some());
+                if owner != usize::from(self.core) {
+                    return Verdict::Redirect(owner);
                 }
                 let Some(svc) = svc else {
                     return Verdict::Drop(DropReason::NoService);
@@ -109,7 +97,24 @@ impl<F: Frame> Pipeline<F> {
                 }
             }
         };
-        self.forward(data, &h, id, dir, now)
+        self.xmit(frame, &h, id, dir, now)
+    }
+
+    /// The core that owns the connection of a packet not found here. Both
+    /// directions agree: NAT keeps the client's address on both sides, and a
+    /// FullNAT reply is addressed to a local port its owner took.
+    #[inline]
+    fn owner_of(&self, h: &Headers, to_service: bool) -> usize {
+        if self.cores <= 1 {
+            return usize::from(self.core);
+        }
+        if to_service {
+            owner_core(h.src, self.owner_mask, self.cores)
+        } else if self.local_addrs.contains(&h.dst) {
+            usize::from(h.dport & self.core_mask)
+        } else {
+            owner_core(h.dst, self.owner_mask, self.cores)
+        }
     }
 
     fn new_conn(
@@ -131,28 +136,50 @@ impl<F: Frame> Pipeline<F> {
             proto: h.proto as u8,
         };
         let (dest_id, template) = self.pick_dest(svc, &key, now)?;
-        let real = &self.snap.services[svc].reals[dest_id as usize];
+        let spec = &self.snap.services[svc];
+        let real = &spec.reals[dest_id as usize];
         let rport = if real.port == 0 { h.dport } else { real.port };
+        let (forward, rs) = (real.forward, real.addr);
+        let toa = forward == Forward::FullNat && spec.toa && h.proto == Proto::Tcp;
+        // The reply arrives addressed to the client (NAT) or to the local
+        // address and port this core took for the connection (FullNAT).
+        let (rdst, rdport) = match forward {
+            Forward::FullNat => self.services[svc]
+                .local_ports
+                .as_mut()
+                .and_then(|p| p.take())
+                .ok_or(DropReason::LocalPortsExhausted)?,
+            _ => (h.src, h.sport),
+        };
         let reply = Tuple {
             proto: h.proto,
-            src: real.addr,
+            src: rs,
             sport: rport,
-            dst: h.src,
-            dport: h.sport,
+            dst: rdst,
+            dport: rdport,
         };
-        let input_only = matches!(real.forward, Forward::Dr | Forward::Tun);
+        let input_only = matches!(forward, Forward::Dr | Forward::Tun);
+        let tag = tag::new(forward, toa);
         let conn = NewConn {
             orig,
             reply,
             service: svc as u32,
             dest: dest_id,
             input_only,
-            tag: real.forward as u8,
+            tag,
         };
-        let id = self.conns.insert(conn, now).map_err(|e| match e {
-            InsertError::Full => DropReason::ConnTableFull,
-            InsertError::Exists => DropReason::TupleCollision,
-        })?;
+        let id = match self.conns.insert(conn, now) {
+            Ok(id) => id,
+            Err(e) => {
+                if forward == Forward::FullNat {
+                    self.services[svc].release_local_port(rdst, rdport);
+                }
+                return Err(match e {
+                    InsertError::Full => DropReason::ConnTableFull,
+                    InsertError::Exists => DropReason::TupleCollision,
+                });
+            }
+        };
         if let Some(t) = template {
             self.templates.attach(t, now);
             self.conns.set_template(id, Some(t));
@@ -165,54 +192,6 @@ impl<F: Frame> Pipeline<F> {
         }
         self.stats.conns_created.add(1);
         Ok(id)
-    }
-
-    fn forward(
-        &mut self,
-        data: &mut [u8],
-        h: &Headers,
-        id: ConnId,
-        dir: Dir,
-        now: Millis,
-    ) -> Verdict {
-        let Some(c) = self.conns.get(id) else {
-            return Verdict::Drop(DropReason::NoConnection);
-        };
-        let (svc, dest, orig, reply) = (c.service as usize, c.dest, c.orig, c.reply);
-        let Some(forward) = self.forward_of(svc, dest) else {
-            return Verdict::Drop(DropReason::NoDestination);
-        };
-        let t = self.conns.update(id, dir, TcpFlags(h.flags), now);
-        let len = data.len();
-        if let Some(s) = self.services.get_mut(svc) {
-            s.conn_changed(dest, t.was_active, t.is_active);
-            let counters = &s.counters;
-            let real = counters.reals.get(dest as usize);
-            match dir {
-                Dir::In => {
-                    counters.service.count_in(len);
-                    real.inspect(|r| r.count_in(len));
-                }
-                Dir::Out => {
-                    counters.service.count_out(len);
-                    real.inspect(|r| r.count_out(len));
-                }
-            }
-        }
-        let ipbuf = &mut data[ETH_LEN..];
-        match (forward, dir) {
-            (Forward::Nat, Dir::In) => {
-                rewrite(ipbuf, h, Side::Dst, reply.src, reply.sport);
-                Verdict::Route(reply.src)
-            }
-            (Forward::Nat, Dir::Out) => {
-                rewrite(ipbuf, h, Side::Src, orig.dst, orig.dport);
-                Verdict::Route(orig.src)
-            }
-            // Direct routing: the IP packet leaves untouched towards the RS's MAC.
-            (Forward::Dr, Dir::In) => Verdict::Route(reply.src),
-            _ => Verdict::Drop(DropReason::ModeUnsupported),
-        }
     }
 }
 
@@ -232,45 +211,4 @@ impl<F: Frame> Pipeline<F> {
 pub(crate) fn owner_core(ip: Ipv4Addr, mask: u32, cores: usize) -> usize {
     let x = (u32::from(ip) & mask).wrapping_mul(0x9e37_79b1);
     (x >> 16) as usize % cores.max(1)
-}
-
-#[derive(Clone, Copy)]
-enum Side {
-    Src,
-    Dst,
-}
-
-/// Rewrites one address and port, patching the IP and L4 checksums (RFC 1624),
-/// and decrements the TTL as a router does.
-#[inline]
-fn rewrite(ipbuf: &mut [u8], h: &Headers, side: Side, addr: Ipv4Addr, port: u16) {
-    let mut ip = Ipv4Packet::new_unchecked(&mut *ipbuf);
-    let old = match side {
-        Side::Src => ip.src_addr(),
-        Side::Dst => ip.dst_addr(),
-    };
-    match side {
-        Side::Src => ip.rewrite_src_addr(addr),
-        Side::Dst => ip.rewrite_dst_addr(addr),
-    }
-    ip.decrement_ttl();
-    let l4 = &mut ipbuf[h.hl..h.tl];
-    match h.proto {
-        Proto::Tcp => {
-            let mut t = TcpPacket::new_unchecked(l4);
-            t.update_checksum_addr(old, addr);
-            match side {
-                Side::Src => t.rewrite_src_port(port),
-                Side::Dst => t.rewrite_dst_port(port),
-            }
-        }
-        Proto::Udp => {
-            let mut u = UdpPacket::new_unchecked(l4);
-            u.update_checksum_addr(old, addr);
-            match side {
-                Side::Src => u.rewrite_src_port(port),
-                Side::Dst => u.rewrite_dst_port(port),
-            }
-        }
-    }
 }

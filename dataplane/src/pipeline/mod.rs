@@ -6,6 +6,8 @@ mod icmp_err;
 mod l4;
 mod local;
 mod persist;
+mod tag;
+mod xmit;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -17,7 +19,7 @@ use crate::frame::Frame;
 use crate::neighbor::{NeighborTable, NeighborUpdate, Pending, MAX_PENDING};
 use crate::route::RouteTable;
 use crate::service::{ServiceBuildError, ServiceState};
-use crate::snapshot::{PortMatch, Snapshot};
+use crate::snapshot::{Forward, PortMatch, Snapshot};
 use crate::stats::{CoreStats, DropReason};
 use crate::wire::{EtherType, EthernetFrame, MacAddr};
 
@@ -49,6 +51,11 @@ pub struct Pipeline<F> {
     conns: ConnTable,
     /// Persistence templates of this core's connections.
     templates: TemplateTable,
+    /// FullNAT local addresses of every service (replies to them are owned by
+    /// the core whose port they are addressed to).
+    local_addrs: Vec<Ipv4Addr>,
+    /// `port & core_mask` is the core owning a FullNAT local port.
+    core_mask: u16,
     /// Client addresses are ANDed with this before choosing the owning core,
     /// so every connection a persistence template covers lands on one core.
     owner_mask: u32,
@@ -61,8 +68,10 @@ pub struct Pipeline<F> {
 }
 
 impl<F: Frame> Pipeline<F> {
+    /// The pipeline of worker `core` out of `cores` sharing the ports.
     pub fn new(
         core: u16,
+        cores: usize,
         snap: Arc<Snapshot>,
         stats: Arc<CoreStats>,
     ) -> Result<Self, ServiceBuildError> {
@@ -70,7 +79,9 @@ impl<F: Frame> Pipeline<F> {
         let templates = TemplateTable::new((snap.conns_per_core / 2).max(1024));
         let mut p = Pipeline {
             core,
-            cores: 1,
+            cores: cores.max(1),
+            local_addrs: Vec::new(),
+            core_mask: (cores.max(1).next_power_of_two() - 1) as u16,
             learned: Vec::with_capacity(MAX_LEARNED),
             routes: RouteTable::default(),
             services: Vec::new(),
@@ -94,7 +105,8 @@ impl<F: Frame> Pipeline<F> {
         let mut exact = HashMap::with_capacity(snap.services.len() * 2);
         let mut wide = Vec::new();
         for (i, s) in snap.services.iter().enumerate() {
-            services.push(ServiceState::new(s, u64::from(self.core) << 32 | i as u64)?);
+            let seed = u64::from(self.core) << 32 | i as u64;
+            services.push(ServiceState::new(s, seed, self.core, self.core_mask)?);
             match &s.ports {
                 PortMatch::One(p) => {
                     exact.insert((s.proto as u8, s.vip, *p), i);
@@ -102,6 +114,11 @@ impl<F: Frame> Pipeline<F> {
                 _ => wide.push(i),
             }
         }
+        self.local_addrs = snap
+            .services
+            .iter()
+            .flat_map(|s| s.local_addresses.iter().copied())
+            .collect();
         self.owner_mask = snap
             .services
             .iter()
@@ -115,11 +132,6 @@ impl<F: Frame> Pipeline<F> {
         self.wide = wide;
         self.snap = snap;
         Ok(())
-    }
-
-    /// Declares how many workers share the ports (connection ownership).
-    pub fn set_cores(&mut self, cores: usize) {
-        self.cores = cores.max(1);
     }
 
     pub fn core(&self) -> usize {
@@ -174,6 +186,9 @@ impl<F: Frame> Pipeline<F> {
         let n = self.conns.expire(now, EXPIRE_BUDGET, |c| {
             if let Some(s) = services.get_mut(c.service as usize) {
                 s.conn_removed(c.dest, c.is_active());
+                if tag::forward(c.tag) == Forward::FullNat {
+                    s.release_local_port(c.reply.dst, c.reply.dport);
+                }
             }
             if let Some(t) = c.template() {
                 templates.detach(t);
@@ -203,21 +218,23 @@ impl<F: Frame> Pipeline<F> {
             return Verdict::Drop(DropReason::NotForUs);
         };
         let our_mac = port.mac;
-        let data = frame.data_mut();
-        if data.is_empty() {
-            return Verdict::Drop(DropReason::EmptyFrame);
-        }
-        let Ok(eth) = EthernetFrame::new_checked(&mut *data) else {
-            return Verdict::Drop(DropReason::TruncatedEthernet);
+        let (dst, ethertype) = {
+            let data = frame.data();
+            if data.is_empty() {
+                return Verdict::Drop(DropReason::EmptyFrame);
+            }
+            let Ok(eth) = EthernetFrame::new_checked(data) else {
+                return Verdict::Drop(DropReason::TruncatedEthernet);
+            };
+            (eth.dst_addr(), eth.ethertype())
         };
-        let dst = eth.dst_addr();
         // A bridge floods unknown unicast: only frames for us (or broadcast) count.
         if dst != our_mac && dst != MacAddr::BROADCAST {
             return Verdict::Drop(DropReason::NotForUs);
         }
-        match eth.ethertype() {
-            EtherType::ARP => self.arp(data, in_port, our_mac, now, out),
-            EtherType::IPV4 if dst == our_mac => self.ipv4(data, in_port, now),
+        match ethertype {
+            EtherType::ARP => self.arp(frame.data_mut(), in_port, our_mac, now, out),
+            EtherType::IPV4 if dst == our_mac => self.ipv4(frame, in_port, now),
             EtherType::IPV4 => Verdict::Drop(DropReason::NotForUs),
             _ => Verdict::Drop(DropReason::UnknownEtherType),
         }

@@ -1,0 +1,560 @@
+//! ipvsadm 1.31's option semantics: which options each command takes,
+//! value checks, and its error messages (exit status 2), on top of the
+//! popt-like `args::Reader`.
+
+use std::net::{Ipv4Addr, ToSocketAddrs};
+
+use super::args::{Item, Opt, Reader};
+use super::Exit;
+use crate::config::{Forward, Protocol, SchedFlag};
+use crate::ipvsadm_fmt::{names, Format};
+use crate::proto::ServiceKey;
+
+/// Longest timeout ipvsadm accepts (31 days).
+pub const MAX_TIMEOUT: u32 = 86400 * 31;
+
+/// The command of one invocation (or one `-R` line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Add,
+    Edit,
+    Del,
+    Flush,
+    List,
+    AddDest,
+    DelDest,
+    EditDest,
+    SetTimeouts,
+    Restore,
+    Save,
+    Zero,
+    AddLaddr,
+    DelLaddr,
+    GetLaddr,
+    Reload,
+    Help,
+    Version,
+}
+
+impl Command {
+    /// ipvsadm's command name (used in messages).
+    fn name(self) -> &'static str {
+        match self {
+            Command::Add => "add-service",
+            Command::Edit => "edit-service",
+            Command::Del => "delete-service",
+            Command::Flush => "flush",
+            Command::List => "list",
+            Command::AddDest => "add-server",
+            Command::DelDest => "delete-server",
+            Command::EditDest => "edit-server",
+            Command::SetTimeouts => "set",
+            Command::Restore => "restore",
+            Command::Save => "save",
+            Command::Zero => "zero",
+            Command::AddLaddr => "add-laddr",
+            Command::DelLaddr => "del-laddr",
+            Command::GetLaddr => "get-laddr",
+            Command::Reload => "reload",
+            Command::Help => "help",
+            Command::Version => "version",
+        }
+    }
+
+    /// The row of ipvsadm's table of legal options (columns as `OPTNAMES`):
+    /// '+' compulsory, 'x' illegal, '1' exclusive, ' ' optional.
+    fn legal(self) -> &'static [u8; NOPT] {
+        match self {
+            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx xx",
+            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxx",
+            Command::List => b" 11xxxxxxxx11      xxx",
+            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxx x",
+            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxx",
+            Command::Save => b" xxxxxxxxxxxxxxxxxxxxx",
+            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxx",
+            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxx+",
+            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxx",
+            _ => b"xxxxxxxxxxxxxxxxxxxxxx",
+        }
+    }
+}
+
+const NOPT: usize = 22;
+
+/// ipvsadm's option names, by bit.
+const OPTNAMES: [&str; NOPT] = [
+    "numeric",
+    "connection",
+    "service-address",
+    "scheduler",
+    "persistent",
+    "netmask",
+    "real-server",
+    "forwarding-method",
+    "weight",
+    "u-threshold",
+    "l-threshold",
+    "timeout",
+    "daemon",
+    "stats",
+    "rate",
+    "thresholds",
+    "persistent-conn",
+    "nosort",
+    "exact",
+    "sched-flags",
+    "tun-type",
+    "laddr",
+];
+
+mod bit {
+    pub const NUMERIC: usize = 0;
+    pub const CONNECTION: usize = 1;
+    pub const SERVICE: usize = 2;
+    pub const SCHEDULER: usize = 3;
+    pub const PERSISTENT: usize = 4;
+    pub const NETMASK: usize = 5;
+    pub const SERVER: usize = 6;
+    pub const FORWARD: usize = 7;
+    pub const WEIGHT: usize = 8;
+    pub const UTHRESHOLD: usize = 9;
+    pub const LTHRESHOLD: usize = 10;
+    pub const TIMEOUT: usize = 11;
+    pub const DAEMON: usize = 12;
+    pub const STATS: usize = 13;
+    pub const RATE: usize = 14;
+    pub const THRESHOLDS: usize = 15;
+    pub const PERSISTENTCONN: usize = 16;
+    pub const NOSORT: usize = 17;
+    pub const EXACT: usize = 18;
+    pub const SCHED_FLAGS: usize = 19;
+    pub const TUN_TYPE: usize = 20;
+    pub const LADDR: usize = 21;
+}
+
+/// One parsed invocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    pub cmd: Command,
+    pub format: Format,
+    options: u32,
+    pub service: Option<ServiceKey>,
+    pub scheduler: Option<String>,
+    /// `Some(None)`: `-p` without a value.
+    pub persistent: Option<Option<u32>>,
+    pub netmask: Option<Ipv4Addr>,
+    pub flags: Vec<SchedFlag>,
+    /// `-r`: address and port (`None`: copy the virtual port).
+    pub dest: Option<(Ipv4Addr, Option<u16>)>,
+    pub forward: Option<Forward>,
+    pub weight: Option<u32>,
+    pub upper_threshold: Option<u32>,
+    pub lower_threshold: Option<u32>,
+    pub laddr: Option<Ipv4Addr>,
+    /// `--set tcp tcpfin udp`
+    pub timeouts: (u32, u32, u32),
+}
+
+impl Parsed {
+    pub fn has(&self, b: usize) -> bool {
+        self.options & (1 << b) != 0
+    }
+
+    pub fn connection(&self) -> bool {
+        self.has(bit::CONNECTION)
+    }
+    pub fn timeout(&self) -> bool {
+        self.has(bit::TIMEOUT)
+    }
+    pub fn daemon(&self) -> bool {
+        self.has(bit::DAEMON)
+    }
+}
+
+fn fail(msg: impl Into<String>) -> Exit {
+    Exit::fail(2, msg)
+}
+
+/// ipvsadm's `string_to_number`: a whole decimal number within bounds.
+fn number(s: &str, min: i64, max: i64) -> Option<i64> {
+    let n: i64 = s.parse().ok()?;
+    (min..=max).contains(&n).then_some(n)
+}
+
+fn timeout(s: &str, min: u32) -> Result<u32, Exit> {
+    number(s, i64::from(min), i64::from(MAX_TIMEOUT))
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| fail(format!("invalid timeout value `{s}' specified")))
+}
+
+/// An IPv4 address or a host name that resolves to one.
+fn host(s: &str) -> Option<Ipv4Addr> {
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(a) = s.parse() {
+        return Some(a);
+    }
+    if s.contains(|c: char| c.is_ascii_whitespace() || c == '[' || c == ']') {
+        return None;
+    }
+    (s, 0)
+        .to_socket_addrs()
+        .ok()?
+        .find_map(|a| match a {
+            std::net::SocketAddr::V4(v4) => Some(*v4.ip()),
+            std::net::SocketAddr::V6(_) => None,
+        })
+}
+
+/// ipvsadm's `parse_service`: `host[:port]`, the port a number or a
+/// service name. `None` when unreadable.
+pub fn service_addr(s: &str, proto: Protocol) -> Option<(Ipv4Addr, Option<u16>)> {
+    if s.is_empty() || s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, port) = match s.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (s, None),
+    };
+    let addr = host(h)?;
+    let port = match port {
+        None => None,
+        Some(p) => Some(match number(p, 0, 65535) {
+            Some(n) => u16::try_from(n).ok()?,
+            None => names::system().port_of(p, proto)?,
+        }),
+    };
+    Some((addr, port))
+}
+
+/// ipvsadm's `parse_sched_flags`.
+fn sched_flags(sched: &str, arg: &str) -> Result<Vec<SchedFlag>, Exit> {
+    let mut out = Vec::new();
+    for flag in arg.split(',').filter(|f| !f.is_empty()) {
+        let (f, owner) = match flag {
+            "flag-1" | "flag-2" | "flag-3" => {
+                let n = flag.as_bytes()[5];
+                let f = match (sched, n) {
+                    ("sh", b'1') => Some(SchedFlag::ShFallback),
+                    ("sh", b'2') => Some(SchedFlag::ShPort),
+                    ("mh", b'1') => Some(SchedFlag::MhFallback),
+                    ("mh", b'2') => Some(SchedFlag::MhPort),
+                    // No meaning for this scheduler: accepted, no effect.
+                    _ => None,
+                };
+                if let Some(f) = f {
+                    if !out.contains(&f) {
+                        out.push(f);
+                    }
+                }
+                continue;
+            }
+            "sh-fallback" => (SchedFlag::ShFallback, "sh"),
+            "sh-port" => (SchedFlag::ShPort, "sh"),
+            "mh-fallback" => (SchedFlag::MhFallback, "mh"),
+            "mh-port" => (SchedFlag::MhPort, "mh"),
+            _ => return Err(fail(format!("invalid scheduler flag `{flag}'"))),
+        };
+        if sched != owner {
+            return Err(fail(format!("incompatible scheduler flag `{flag}'")));
+        }
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    Ok(out)
+}
+
+fn unsupported(word: &str) -> Exit {
+    let name = word.split('=').next().unwrap_or(word);
+    fail(format!("option `{name}' is not supported by ferrovs"))
+}
+
+fn command_of(opt: Opt) -> Option<Command> {
+    Some(match opt {
+        Opt::AddService => Command::Add,
+        Opt::EditService => Command::Edit,
+        Opt::DeleteService => Command::Del,
+        Opt::Clear => Command::Flush,
+        Opt::List => Command::List,
+        Opt::Zero => Command::Zero,
+        Opt::AddServer => Command::AddDest,
+        Opt::EditServer => Command::EditDest,
+        Opt::DeleteServer => Command::DelDest,
+        Opt::Set => Command::SetTimeouts,
+        Opt::Help => Command::Help,
+        Opt::Version => Command::Version,
+        Opt::Restore => Command::Restore,
+        Opt::Save => Command::Save,
+        Opt::AddLaddr => Command::AddLaddr,
+        Opt::DelLaddr => Command::DelLaddr,
+        Opt::GetLaddr => Command::GetLaddr,
+        Opt::Reload => Command::Reload,
+        _ => return None,
+    })
+}
+
+/// Parses one invocation (`args` without the program name), with
+/// ipvsadm's checks and messages.
+pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
+    let mut reader = Reader::new(args);
+    let first = match reader.next() {
+        Some(Ok(item)) => item,
+        _ => return Err(Exit::tryhelp()),
+    };
+    let cmd = match first.opt {
+        Opt::StartDaemon | Opt::StopDaemon => {
+            return Err(fail("the connection sync daemon is not supported by ferrovs"))
+        }
+        o => command_of(o).ok_or_else(Exit::tryhelp)?,
+    };
+    let mut p = Parsed {
+        cmd,
+        format: Format::default(),
+        options: 0,
+        service: None,
+        scheduler: None,
+        persistent: None,
+        netmask: None,
+        flags: Vec::new(),
+        dest: None,
+        forward: None,
+        weight: None,
+        upper_threshold: None,
+        lower_threshold: None,
+        laddr: None,
+        timeouts: (0, 0, 0),
+    };
+    if matches!(cmd, Command::Help | Command::Version) {
+        return Ok(p);
+    }
+    let mut flags_arg: Option<String> = None;
+    let mut bad = None;
+    for item in reader.by_ref() {
+        match item {
+            Ok(item) => option(&mut p, item, &mut flags_arg)?,
+            Err(e) => {
+                bad = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(e) = bad {
+        return Err(Exit::fail(255, format!("{}: {}", e.word, e.reason)));
+    }
+    let mut left = reader.leftovers.into_iter();
+    if cmd == Command::SetTimeouts {
+        match (left.next(), left.next(), left.next()) {
+            (Some(a), Some(b), Some(c)) => {
+                p.timeouts = (timeout(&a, 0)?, timeout(&b, 0)?, timeout(&c, 0)?);
+            }
+            _ => return Err(fail("--set option requires 3 timeout values")),
+        }
+    }
+    if let Some(extra) = left.next() {
+        return Err(fail(format!("unexpected argument {extra}")));
+    }
+    if let Some(arg) = flags_arg {
+        let sched = p.scheduler.as_deref().unwrap_or("wlc");
+        p.flags = sched_flags(sched, &arg)?;
+    }
+    check_options(&p)?;
+    if matches!(cmd, Command::Add | Command::Edit) {
+        if p.service.is_some_and(|s| s.port == 0) && p.persistent.is_none() {
+            return Err(fail("Zero port specified for non-persistent service"));
+        }
+    }
+    if matches!(cmd, Command::AddDest | Command::EditDest)
+        && p.has(bit::TUN_TYPE)
+        && p.forward != Some(Forward::Tun)
+    {
+        return Err(fail("Tunnel options conflict with forward method"));
+    }
+    if cmd == Command::List {
+        let o = |b| p.has(b);
+        if ((o(bit::CONNECTION) || o(bit::TIMEOUT) || o(bit::DAEMON))
+            && (o(bit::STATS) || o(bit::RATE) || o(bit::THRESHOLDS)))
+            || ((o(bit::TIMEOUT) || o(bit::DAEMON)) && o(bit::PERSISTENTCONN))
+        {
+            return Err(fail("options conflicts in the list command"));
+        }
+    }
+    Ok(p)
+}
+
+fn set(p: &mut Parsed, b: usize) -> Result<(), Exit> {
+    if p.has(b) {
+        return Err(fail(format!("multiple '{}' options specified", OPTNAMES[b])));
+    }
+    p.options |= 1 << b;
+    Ok(())
+}
+
+/// One option after the command (ipvsadm's big switch).
+fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<(), Exit> {
+    let arg = item.arg.clone().unwrap_or_default();
+    if command_of(item.opt).is_some() || matches!(item.opt, Opt::StartDaemon | Opt::StopDaemon) {
+        return Err(fail("multiple commands specified"));
+    }
+    match item.opt {
+        Opt::Tcp | Opt::Udp => {
+            set(p, bit::SERVICE)?;
+            let proto = if item.opt == Opt::Tcp {
+                Protocol::Tcp
+            } else {
+                Protocol::Udp
+            };
+            let (vip, port) = service_addr(&arg, proto)
+                .ok_or_else(|| fail("illegal virtual server address[:port] specified"))?;
+            p.service = Some(ServiceKey {
+                protocol: proto,
+                vip,
+                port: port.unwrap_or(0),
+            });
+        }
+        Opt::Scheduler => {
+            set(p, bit::SCHEDULER)?;
+            p.scheduler = Some(arg);
+        }
+        Opt::Persistent => {
+            set(p, bit::PERSISTENT)?;
+            p.persistent = Some(match &item.arg {
+                None => None,
+                Some(v) => Some(timeout(v, 1)?),
+            });
+        }
+        Opt::Netmask => {
+            set(p, bit::NETMASK)?;
+            p.netmask = Some(
+                host(&arg)
+                    .ok_or_else(|| fail("illegal virtual server persistent mask specified"))?,
+            );
+        }
+        Opt::RealServer => {
+            set(p, bit::SERVER)?;
+            let proto = p.service.map_or(Protocol::Tcp, |s| s.protocol);
+            p.dest = Some(
+                service_addr(&arg, proto)
+                    .ok_or_else(|| fail("illegal real server address[:port] specified"))?,
+            );
+        }
+        Opt::Masquerading | Opt::Ipip | Opt::Gatewaying | Opt::FullNat => {
+            set(p, bit::FORWARD)?;
+            p.forward = Some(match item.opt {
+                Opt::Masquerading => Forward::Nat,
+                Opt::Ipip => Forward::Tun,
+                Opt::FullNat => Forward::FullNat,
+                _ => Forward::Dr,
+            });
+        }
+        Opt::Weight => {
+            set(p, bit::WEIGHT)?;
+            let w = number(&arg, 0, 65535).ok_or_else(|| fail("illegal weight specified"))?;
+            p.weight = u32::try_from(w).ok();
+        }
+        Opt::UThreshold => {
+            set(p, bit::UTHRESHOLD)?;
+            let v = number(&arg, 0, i64::from(i32::MAX))
+                .ok_or_else(|| fail("illegal u_threshold specified"))?;
+            p.upper_threshold = u32::try_from(v).ok();
+        }
+        Opt::LThreshold => {
+            set(p, bit::LTHRESHOLD)?;
+            let v = number(&arg, 0, i64::from(i32::MAX))
+                .ok_or_else(|| fail("illegal l_threshold specified"))?;
+            p.lower_threshold = u32::try_from(v).ok();
+        }
+        Opt::Connection => set(p, bit::CONNECTION)?,
+        Opt::Numeric => {
+            set(p, bit::NUMERIC)?;
+            p.format.numeric = true;
+        }
+        Opt::Timeout => set(p, bit::TIMEOUT)?,
+        Opt::Daemon => set(p, bit::DAEMON)?,
+        Opt::Stats => {
+            set(p, bit::STATS)?;
+            p.format.stats = true;
+        }
+        Opt::Rate => {
+            set(p, bit::RATE)?;
+            p.format.rate = true;
+        }
+        Opt::Thresholds => {
+            set(p, bit::THRESHOLDS)?;
+            p.format.thresholds = true;
+        }
+        Opt::PersistentConn => {
+            set(p, bit::PERSISTENTCONN)?;
+            p.format.persistent_conn = true;
+        }
+        Opt::NoSort => {
+            set(p, bit::NOSORT)?;
+            p.format.nosort = true;
+        }
+        Opt::Sort => {}
+        Opt::Exact => {
+            set(p, bit::EXACT)?;
+            p.format.exact = true;
+        }
+        Opt::SchedFlags => {
+            set(p, bit::SCHED_FLAGS)?;
+            *flags_arg = Some(arg);
+        }
+        Opt::TunType => {
+            set(p, bit::TUN_TYPE)?;
+            if arg != "ipip" {
+                if matches!(arg.as_str(), "gue" | "gre") {
+                    return Err(fail(format!("tunnel type `{arg}' is not supported by ferrovs")));
+                }
+                return Err(fail("illegal tunnel type specified"));
+            }
+        }
+        Opt::Laddr => {
+            set(p, bit::LADDR)?;
+            p.laddr = Some(arg.parse().map_err(|_| fail("illegal local address specified"))?);
+        }
+        Opt::Fwmark => return Err(fail("fwmark services are not supported by ferrovs")),
+        Opt::Sctp => return Err(fail("SCTP services are not supported by ferrovs")),
+        Opt::Ipv6 => return Err(fail("IPv6 is not supported by ferrovs")),
+        _ => return Err(unsupported(&item.word)),
+    }
+    Ok(())
+}
+
+/// ipvsadm's `generic_opt_check`.
+fn check_options(p: &Parsed) -> Result<(), Exit> {
+    let row = p.cmd.legal();
+    let cmd = p.cmd.name();
+    let mut last: Option<usize> = None;
+    for (j, legal) in row.iter().enumerate() {
+        if !p.has(j) {
+            if *legal == b'+' {
+                return Err(fail(format!(
+                    "You need to supply the '{}' option for the '{cmd}' command",
+                    OPTNAMES[j]
+                )));
+            }
+            continue;
+        }
+        match legal {
+            b'x' => {
+                return Err(fail(format!(
+                    "Illegal '{}' option with the '{cmd}' command",
+                    OPTNAMES[j]
+                )))
+            }
+            b'1' => {
+                if let Some(l) = last {
+                    return Err(fail(format!(
+                        "The option '{}' conflicts with the '{}' option in the '{cmd}' command",
+                        OPTNAMES[j], OPTNAMES[l]
+                    )));
+                }
+                last = Some(j);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

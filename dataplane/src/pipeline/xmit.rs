@@ -1,0 +1,245 @@
+//! Transmission along a tracked connection, per forwarding method (IPVS's
+//! ip_vs_xmit): NAT rewrites the VIP side, FullNAT both sides (plus TOA), DR
+//! only the MAC (done by `emit`), TUN wraps the packet in IPIP.
+use std::net::Ipv4Addr;
+
+use conntrack::{ConnId, Dir, Millis, Proto, TcpFlags};
+
+use super::l4::Headers;
+use super::{tag, Pipeline, Verdict};
+use crate::forward::fullnat::{rewrite_fullnat_in, rewrite_fullnat_out, NatTuple};
+use crate::forward::icmp_gen::build_frag_needed;
+use crate::forward::ipip::{clamp_syn_mss_for_tunnel, encapsulate, EncapError};
+use crate::forward::toa::{adjust_synack_mss_for_toa, insert_toa};
+use crate::frame::Frame;
+use crate::snapshot::Forward;
+use crate::stats::DropReason;
+use crate::wire::{IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
+
+const ETH_LEN: usize = 14;
+const SYN: u8 = 0x02;
+const ACK: u8 = 0x10;
+const FIN_SYN_RST: u8 = 0x07;
+/// Ethernet + the longest IPv4 header + 8 quoted bytes: all a frag-needed quotes.
+const QUOTE_MAX: usize = ETH_LEN + 60 + 8;
+
+impl<F: Frame> Pipeline<F> {
+    pub(super) fn xmit(
+        &mut self,
+        frame: &mut F,
+        h: &Headers,
+        id: ConnId,
+        dir: Dir,
+        now: Millis,
+    ) -> Verdict {
+        let Some(c) = self.conns.get(id) else {
+            return Verdict::Drop(DropReason::NoConnection);
+        };
+        let (svc, dest, orig, reply, ctag) = (c.service as usize, c.dest, c.orig, c.reply, c.tag);
+        let t = self.conns.update(id, dir, TcpFlags(h.flags), now);
+        let len = frame.len();
+        if let Some(s) = self.services.get_mut(svc) {
+            s.conn_changed(dest, t.was_active, t.is_active);
+            let counters = &s.counters;
+            let real = counters.reals.get(dest as usize);
+            match dir {
+                Dir::In => {
+                    counters.service.count_in(len);
+                    real.inspect(|r| r.count_in(len));
+                }
+                Dir::Out => {
+                    counters.service.count_out(len);
+                    real.inspect(|r| r.count_out(len));
+                }
+            }
+        }
+        match (tag::forward(ctag), dir) {
+            (Forward::Nat, Dir::In) => {
+                rewrite_one(frame.data_mut(), h, Side::Dst, reply.src, reply.sport);
+                Verdict::Route(reply.src)
+            }
+            (Forward::Nat, Dir::Out) => {
+                rewrite_one(frame.data_mut(), h, Side::Src, orig.dst, orig.dport);
+                Verdict::Route(orig.src)
+            }
+            (Forward::FullNat, Dir::In) => {
+                let to = NatTuple {
+                    src: reply.dst,
+                    sport: reply.dport,
+                    dst: reply.src,
+                    dport: reply.sport,
+                };
+                if rewrite_fullnat_in(
+                    &mut frame.data_mut()[ETH_LEN..],
+                    h.hl,
+                    h.tl,
+                    ip_proto(h.proto),
+                    to,
+                )
+                .is_err()
+                {
+                    return Verdict::Drop(DropReason::TruncatedL4);
+                }
+                decrement_ttl(frame.data_mut());
+                if tag::toa_pending(ctag) {
+                    self.add_toa(frame, h, id, ctag, reply.src);
+                }
+                Verdict::Route(reply.src)
+            }
+            (Forward::FullNat, Dir::Out) => {
+                let to = NatTuple {
+                    src: orig.dst,
+                    sport: orig.dport,
+                    dst: orig.src,
+                    dport: orig.sport,
+                };
+                if rewrite_fullnat_out(
+                    &mut frame.data_mut()[ETH_LEN..],
+                    h.hl,
+                    h.tl,
+                    ip_proto(h.proto),
+                    to,
+                )
+                .is_err()
+                {
+                    return Verdict::Drop(DropReason::TruncatedL4);
+                }
+                decrement_ttl(frame.data_mut());
+                if h.proto == Proto::Tcp
+                    && h.flags & (SYN | ACK) == SYN | ACK
+                    && self.toa_enabled(svc)
+                {
+                    // The client's first segment will carry TOA: keep it inside the MTU.
+                    let _ = adjust_synack_mss_for_toa(frame);
+                }
+                Verdict::Route(orig.src)
+            }
+            // Direct routing: the IP packet leaves untouched towards the RS's MAC.
+            (Forward::Dr, Dir::In) => Verdict::Route(reply.src),
+            (Forward::Tun, Dir::In) => self.tunnel(frame, h, reply.src),
+            // DR/TUN replies go from the RS to the client directly, never through us.
+            (Forward::Dr | Forward::Tun, Dir::Out) => Verdict::Drop(DropReason::ModeUnsupported),
+        }
+    }
+
+    fn toa_enabled(&self, svc: usize) -> bool {
+        self.snap.services.get(svc).is_some_and(|s| s.toa)
+    }
+
+    /// TOA goes into the client's SYN and, as DPVS does, again into the first
+    /// segment after the handshake (in case the SYN had no room or was lost).
+    fn add_toa(&mut self, frame: &mut F, h: &Headers, id: ConnId, ctag: u8, rs: Ipv4Addr) {
+        let first_ack = h.flags & (FIN_SYN_RST | ACK) == ACK;
+        if h.flags & SYN == 0 && !first_ack {
+            return;
+        }
+        let mtu = self.mtu_towards(rs);
+        let _ = insert_toa(frame, h.src, h.sport, mtu);
+        if first_ack {
+            self.conns.set_tag(id, tag::toa_done(ctag));
+        }
+    }
+
+    fn mtu_towards(&self, ip: Ipv4Addr) -> u16 {
+        self.routes
+            .lookup(ip)
+            .and_then(|hop| self.snap.ports.get(hop.port))
+            .map_or(1500, |p| p.mtu)
+    }
+
+    /// IPIP to the RS from our address on its segment. A DF packet that no
+    /// longer fits becomes an ICMP fragmentation-needed back to the client.
+    fn tunnel(&mut self, frame: &mut F, h: &Headers, rs: Ipv4Addr) -> Verdict {
+        let Some(hop) = self.routes.lookup(rs) else {
+            return Verdict::Drop(DropReason::NoRoute);
+        };
+        let Some(port) = self.snap.ports.get(hop.port) else {
+            return Verdict::Drop(DropReason::NoRoute);
+        };
+        let mtu = port.mtu;
+        let outer_src = port
+            .addresses
+            .iter()
+            .find(|a| a.contains(hop.gateway))
+            .or(port.addresses.first())
+            .map_or(Ipv4Addr::UNSPECIFIED, |a| a.addr);
+        if h.proto == Proto::Tcp && h.flags & SYN != 0 {
+            let _ = clamp_syn_mss_for_tunnel(frame, mtu);
+        }
+        match encapsulate(frame, outer_src, rs, mtu) {
+            Ok(()) => Verdict::Route(rs),
+            Err(EncapError::TooBig {
+                mtu: inner,
+                df: true,
+            }) => {
+                let mut quote = [0u8; QUOTE_MAX];
+                let n = frame.len().min(QUOTE_MAX);
+                quote[..n].copy_from_slice(&frame.data()[..n]);
+                match build_frag_needed(frame, &quote[..n], h.dst, inner) {
+                    Ok(()) => {
+                        self.stats.icmp_frag_needed_sent.add(1);
+                        Verdict::Route(h.src)
+                    }
+                    Err(_) => Verdict::Drop(DropReason::TunnelTooBig),
+                }
+            }
+            Err(EncapError::TooBig { df: false, .. }) => Verdict::Drop(DropReason::TunnelTooBig),
+            Err(EncapError::NoHeadroom) => Verdict::Drop(DropReason::AllocFailed),
+            Err(EncapError::Malformed(_)) => Verdict::Drop(DropReason::TruncatedIp),
+        }
+    }
+}
+
+fn ip_proto(p: Proto) -> IpProtocol {
+    match p {
+        Proto::Tcp => IpProtocol::TCP,
+        Proto::Udp => IpProtocol::UDP,
+    }
+}
+
+#[inline]
+fn decrement_ttl(data: &mut [u8]) {
+    Ipv4Packet::new_unchecked(&mut data[ETH_LEN..]).decrement_ttl();
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Src,
+    Dst,
+}
+
+/// NAT: rewrites one address and port, patching the IP and L4 checksums
+/// (RFC 1624), and decrements the TTL as a router does.
+#[inline]
+fn rewrite_one(data: &mut [u8], h: &Headers, side: Side, addr: Ipv4Addr, port: u16) {
+    let ipbuf = &mut data[ETH_LEN..];
+    let mut ip = Ipv4Packet::new_unchecked(&mut *ipbuf);
+    let old = match side {
+        Side::Src => ip.src_addr(),
+        Side::Dst => ip.dst_addr(),
+    };
+    match side {
+        Side::Src => ip.rewrite_src_addr(addr),
+        Side::Dst => ip.rewrite_dst_addr(addr),
+    }
+    ip.decrement_ttl();
+    let l4 = &mut ipbuf[h.hl..h.tl];
+    match h.proto {
+        Proto::Tcp => {
+            let mut t = TcpPacket::new_unchecked(l4);
+            t.update_checksum_addr(old, addr);
+            match side {
+                Side::Src => t.rewrite_src_port(port),
+                Side::Dst => t.rewrite_dst_port(port),
+            }
+        }
+        Proto::Udp => {
+            let mut u = UdpPacket::new_unchecked(l4);
+            u.update_checksum_addr(old, addr);
+            match side {
+                Side::Src => u.rewrite_src_port(port),
+                Side::Dst => u.rewrite_dst_port(port),
+            }
+        }
+    }
+}
