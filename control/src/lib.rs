@@ -5,6 +5,7 @@
 //! line (`cli`), rule-dump conversion (`convert`) and the Prometheus
 //! exposition (`metrics`).
 
+pub mod cli;
 pub mod config;
 pub mod ipvsadm_fmt;
 pub mod proto;

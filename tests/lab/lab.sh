@@ -7,9 +7,18 @@
 #
 # The director owns 10.99.0.1 and 10.99.1.1 (configs/lab.yaml) and the VIP 10.99.0.100.
 # Usage: lab.sh up [N_RS] | down | hugepages | exec NS CMD...
+#
+# LAB_MODE selects how the real servers are set up (default nat):
+#   nat      default route via the director (10.99.1.1): replies return through it
+#   fullnat  no route to the clients at all: replies can only go to the local address
+#   dr       VIP 10.99.0.100 on lo, arp_ignore/arp_announce, direct route to clients
+#   tun      as dr, plus the userspace IPIP decapsulator (no ipip module here)
+# Servers answer HTTP on 8080 and 80 (DR and TUN need the virtual port).
 set -euo pipefail
 PREFIX=fvs
 NRS=${2:-3}
+MODE=${LAB_MODE:-nat}
+VIP=10.99.0.100
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUN=/tmp/ferrovs-lab
 LB_MAC=02:00:00:00:00:01
@@ -25,6 +34,29 @@ veth_to_bridge() { # ns ifname peer-name
   # eth0 never collide with the host's interfaces.
   ip link add "$3" netns "$PREFIX-br" type veth peer name "$2" netns "$PREFIX-$1"
   nsx br ip link set "$3" master br0 up
+}
+
+# Routing of one real server for the forwarding method under test.
+rs_mode() {
+  local ns=$1
+  case "$MODE" in
+    nat) nsx "$ns" ip route add default via 10.99.1.1 ;;
+    fullnat) ;;
+    dr|tun)
+      nsx "$ns" ip addr add "$VIP/32" dev lo
+      nsx "$ns" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+        net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+      # Direct return: clients are reached on the shared segment, from the VIP.
+      nsx "$ns" ip route add 10.99.0.0/24 dev eth0 src "$VIP"
+      if [ "$MODE" = tun ]; then
+        nsx "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+          net.ipv4.conf.eth0.rp_filter=0
+        nsx "$ns" python3 "$HERE/ipip_decap.py" --tun tun0 --lifetime 3600 \
+          --count-file "$RUN/$ns.decap" >"$RUN/$ns-decap.log" 2>&1 &
+        echo $! > "$RUN/$ns-decap.pid"
+      fi ;;
+    *) echo "unknown LAB_MODE $MODE" >&2; exit 2 ;;
+  esac
 }
 
 down() {
@@ -71,13 +103,15 @@ up() {
     veth_to_bridge "rs$i" eth0 "rs$i-br"
     nsx "rs$i" ip addr add "10.99.1.1$i/24" dev eth0
     nsx "rs$i" ip link set eth0 up
-    nsx "rs$i" ip route add default via 10.99.1.1
+    rs_mode "rs$i"
     no_offload "rs$i" eth0
     mkdir -p "$RUN/www$i"
     echo "rs$i" > "$RUN/www$i/index.html"
-    nsx "rs$i" python3 "$HERE/http_server.py" --port 8080 --dir "$RUN/www$i" \
-      >"$RUN/rs$i.log" 2>&1 &
-    echo $! > "$RUN/rs$i.pid"
+    for port in 8080 80; do
+      nsx "rs$i" python3 "$HERE/http_server.py" --port "$port" --dir "$RUN/www$i" \
+        >"$RUN/rs$i-$port.log" 2>&1 &
+      echo $! > "$RUN/rs$i-$port.pid"
+    done
   done
   # Servers are listening before anyone calls them (bounded wait).
   for i in $(seq 1 "$NRS"); do
@@ -86,7 +120,7 @@ up() {
       sleep 0.1
     done
   done
-  echo "lab up: client 10.99.0.2, VIP 10.99.0.100, $NRS servers 10.99.1.11..$((10 + NRS))"
+  echo "lab up ($MODE): client 10.99.0.2, VIP $VIP, $NRS servers 10.99.1.11..$((10 + NRS))"
 }
 
 case "${1:-}" in

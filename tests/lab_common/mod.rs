@@ -33,11 +33,18 @@ pub struct Lab {
 impl Lab {
     /// Builds the lab with `servers` real servers. Requires root.
     pub fn up(servers: usize) -> Lab {
+        Lab::up_mode(servers, "nat")
+    }
+
+    /// Builds the lab with the real servers set up for `mode` (nat, fullnat,
+    /// dr, tun: see tests/lab/lab.sh).
+    pub fn up_mode(servers: usize, mode: &str) -> Lab {
         let guard = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let lab = Lab { _guard: guard };
         let st = Command::new("bash")
             .arg(lab_sh())
             .args(["up", &servers.to_string()])
+            .env("LAB_MODE", mode)
             .status()
             .expect("lab.sh");
         assert!(st.success(), "lab.sh up failed");
@@ -72,6 +79,18 @@ impl Lab {
             String::from_utf8_lossy(&o.stderr)
         );
         serde_json::from_slice(&o.stdout).expect("client JSON")
+    }
+
+    /// Starts `cmd` in namespace `ns` in the background (killed on drop).
+    pub fn spawn(&self, ns: &str, args: &[&str]) -> Background {
+        let child = Command::new("ip")
+            .args(["netns", "exec", &format!("fvs-{ns}")])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn in namespace");
+        Background { child: Some(child) }
     }
 
     /// Starts ferrovs live in the director namespace.
@@ -157,5 +176,37 @@ impl Drop for Director {
             let _ = c.wait();
         }
         let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// A helper process inside a namespace; killed if still running on drop.
+pub struct Background {
+    child: Option<Child>,
+}
+
+impl Background {
+    /// Waits (bounded) for the process to end and returns its stdout.
+    pub fn output(mut self, within: Duration) -> String {
+        let mut child = self.child.take().expect("running");
+        let start = Instant::now();
+        while start.elapsed() < within {
+            if child.try_wait().expect("wait").is_some() {
+                let o = child.wait_with_output().expect("output");
+                return String::from_utf8_lossy(&o.stdout).into_owned();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let o = child.wait_with_output().expect("output");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }

@@ -316,10 +316,7 @@ mod tests {
     fn read(words: &[&str]) -> (Vec<Result<(Opt, Option<String>), BadOption>>, Vec<String>) {
         let args: Vec<String> = words.iter().map(|s| s.to_string()).collect();
         let mut r = Reader::new(&args);
-        let items: Vec<_> = r
-            .by_ref()
-            .map(|i| i.map(|i| (i.opt, i.arg)))
-            .collect();
+        let items: Vec<_> = r.by_ref().map(|i| i.map(|i| (i.opt, i.arg))).collect();
         (items, r.leftovers)
     }
 

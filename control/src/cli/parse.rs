@@ -198,13 +198,10 @@ fn host(s: &str) -> Option<Ipv4Addr> {
     if s.contains(|c: char| c.is_ascii_whitespace() || c == '[' || c == ']') {
         return None;
     }
-    (s, 0)
-        .to_socket_addrs()
-        .ok()?
-        .find_map(|a| match a {
-            std::net::SocketAddr::V4(v4) => Some(*v4.ip()),
-            std::net::SocketAddr::V6(_) => None,
-        })
+    (s, 0).to_socket_addrs().ok()?.find_map(|a| match a {
+        std::net::SocketAddr::V4(v4) => Some(*v4.ip()),
+        std::net::SocketAddr::V6(_) => None,
+    })
 }
 
 /// ipvsadm's `parse_service`: `host[:port]`, the port a number or a
@@ -305,7 +302,9 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
     };
     let cmd = match first.opt {
         Opt::StartDaemon | Opt::StopDaemon => {
-            return Err(fail("the connection sync daemon is not supported by ferrovs"))
+            return Err(fail(
+                "the connection sync daemon is not supported by ferrovs",
+            ))
         }
         o => command_of(o).ok_or_else(Exit::tryhelp)?,
     };
@@ -341,7 +340,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         }
     }
     if let Some(e) = bad {
-        return Err(Exit::fail(255, format!("{}: {}", e.word, e.reason)));
+        return Err(Exit::soft(255, format!("{}: {}", e.word, e.reason)));
     }
     let mut left = reader.leftovers.into_iter();
     if cmd == Command::SetTimeouts {
@@ -385,7 +384,10 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
 
 fn set(p: &mut Parsed, b: usize) -> Result<(), Exit> {
     if p.has(b) {
-        return Err(fail(format!("multiple '{}' options specified", OPTNAMES[b])));
+        return Err(fail(format!(
+            "multiple '{}' options specified",
+            OPTNAMES[b]
+        )));
     }
     p.options |= 1 << b;
     Ok(())
@@ -505,14 +507,19 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
             set(p, bit::TUN_TYPE)?;
             if arg != "ipip" {
                 if matches!(arg.as_str(), "gue" | "gre") {
-                    return Err(fail(format!("tunnel type `{arg}' is not supported by ferrovs")));
+                    return Err(fail(format!(
+                        "tunnel type `{arg}' is not supported by ferrovs"
+                    )));
                 }
                 return Err(fail("illegal tunnel type specified"));
             }
         }
         Opt::Laddr => {
             set(p, bit::LADDR)?;
-            p.laddr = Some(arg.parse().map_err(|_| fail("illegal local address specified"))?);
+            p.laddr = Some(
+                arg.parse()
+                    .map_err(|_| fail("illegal local address specified"))?,
+            );
         }
         Opt::Fwmark => return Err(fail("fwmark services are not supported by ferrovs")),
         Opt::Sctp => return Err(fail("SCTP services are not supported by ferrovs")),

@@ -1,0 +1,89 @@
+//! `fvsadm -h` and `fvsadm -v`.
+
+/// The version line.
+pub fn version() -> String {
+    format!(
+        "fvsadm v{} (ferrovs; ipvsadm v1.31 command line, IPVS v1.2.1 formats)\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The help text.
+pub fn usage(program: &str) -> String {
+    let p = program;
+    let mut s = version();
+    s.push_str(&format!(
+        "Usage:
+  {p} -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [-b sched-flags]
+  {p} -D virtual-service
+  {p} -C
+  {p} -R
+  {p} -S [-n]
+  {p} -a|e virtual-service -r server-address [options]
+  {p} -d virtual-service -r server-address
+  {p} -L|l [virtual-service] [options]
+  {p} -Z [virtual-service]
+  {p} --set tcp tcpfin udp
+  {p} -P|Q virtual-service -z local-address
+  {p} -G [virtual-service]
+  {p} --reload
+  {p} -h
+
+"
+    ));
+    s.push_str(
+        "Commands:
+Either long or short options are allowed.
+  --add-service     -A        add virtual service with options
+  --edit-service    -E        edit virtual service with options
+  --delete-service  -D        delete virtual service
+  --clear           -C        clear the whole table
+  --restore         -R        restore rules from stdin
+  --save            -S        save rules to stdout
+  --add-server      -a        add real server with options
+  --edit-server     -e        edit real server with options
+  --delete-server   -d        delete real server
+  --list            -L|-l     list the table
+  --zero            -Z        zero counters in a service or all services
+  --set tcp tcpfin udp        set connection timeout values
+  --add-laddr       -P        add a FullNAT local address to a service
+  --del-laddr       -Q        delete a FullNAT local address of a service
+  --get-laddr       -G        list FullNAT local addresses
+  --reload                    make the daemon re-read its configuration file
+  --help            -h        display this help message
+
+virtual-service:
+  --tcp-service|-t  service-address   service-address is host[:port]
+  --udp-service|-u  service-address   service-address is host[:port]
+
+Options:
+  --scheduler    -s scheduler         one of rr|wrr|lc|wlc|lblc|lblcr|dh|sh|sed|nq|fo|ovf|mh|twos,
+                                      the default scheduler is wlc.
+  --persistent   -p [timeout]         persistent service (default timeout 360)
+  --netmask      -M netmask           persistent granularity mask
+  --real-server  -r server-address    server-address is host (and port)
+  --gatewaying   -g                   gatewaying (direct routing) (default)
+  --ipip         -i                   ipip encapsulation (tunneling)
+  --masquerading -m                   masquerading (NAT)
+  --fullnat      -j                   full NAT (source rewritten to a local address)
+  --laddr        -z local-address     FullNAT local address (with -P, -Q)
+  --weight       -w weight            capacity of real server
+  --u-threshold  -x uthreshold        upper threshold of connections
+  --l-threshold  -y lthreshold        lower threshold of connections
+  --connection   -c                   output of current IPVS connections
+  --timeout                           output of timeout (tcp tcpfin udp)
+  --stats                             output of statistics information
+  --rate                              output of rate information
+  --exact                             expand numbers (display exact values)
+  --thresholds                        output of thresholds information
+  --persistent-conn                   output of persistent connection info
+  --nosort                            disable sorting output of service/server entries
+  --sort                              does nothing, for backwards compatibility
+  --numeric      -n                   numeric output of addresses and ports
+  --sched-flags  -b flags             scheduler flags (comma-separated)
+  --socket       path                 control socket (default $FERROVS_SOCKET or
+                                      /run/ferrovs/ferrovs.sock)
+",
+    );
+    s
+}
