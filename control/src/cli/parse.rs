@@ -192,8 +192,15 @@ fn host(s: &str) -> Option<Ipv4Addr> {
     if s.is_empty() {
         return None;
     }
-    if let Ok(a) = s.parse() {
-        return Some(a);
+    if s.bytes()
+        .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b'x' || b == b'X')
+    {
+        if let Some(a) = inet_aton(s) {
+            return Some(a);
+        }
+        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return None;
+        }
     }
     if s.contains(|c: char| c.is_ascii_whitespace() || c == '[' || c == ']') {
         return None;
@@ -202,6 +209,44 @@ fn host(s: &str) -> Option<Ipv4Addr> {
         std::net::SocketAddr::V4(v4) => Some(*v4.ip()),
         std::net::SocketAddr::V6(_) => None,
     })
+}
+
+/// The classic `inet_aton` forms: `a.b.c.d`, `a.b.c` (c 16 bits), `a.b`
+/// (b 24 bits), `a` (32 bits); each part decimal, octal (`0` prefix) or
+/// hex (`0x`).
+pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
+    let parts: Vec<u32> = s
+        .split('.')
+        .map(|p| {
+            if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
+                u32::from_str_radix(h, 16).ok()
+            } else if p.len() > 1 && p.starts_with('0') {
+                u32::from_str_radix(&p[1..], 8).ok()
+            } else if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                p.parse().ok()
+            } else {
+                None
+            }
+        })
+        .collect::<Option<_>>()?;
+    let (last, head) = parts.split_last()?;
+    if head.len() > 3 || head.iter().any(|p| *p > 255) {
+        return None;
+    }
+    let rest_bits = 8 * (4 - head.len() as u32);
+    if rest_bits < 32 && *last >> rest_bits != 0 {
+        return None;
+    }
+    let mut v = 0u32;
+    for p in head {
+        v = (v << 8) | p;
+    }
+    let v = if head.is_empty() {
+        *last
+    } else {
+        (v << rest_bits) | last
+    };
+    Some(Ipv4Addr::from(v))
 }
 
 /// ipvsadm's `parse_service`: `host[:port]`, the port a number or a

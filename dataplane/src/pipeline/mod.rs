@@ -34,6 +34,8 @@ pub trait Output<F> {
 
 /// Most connections expired per housekeeping call: bounds the pause.
 pub const EXPIRE_BUDGET: usize = 256;
+/// Largest frame (jumbo) an ICMP error can be built from.
+const SCRATCH_BYTES: usize = 9216 + 14;
 /// Neighbours remembered for announcement between two bursts.
 const MAX_LEARNED: usize = 64;
 
@@ -65,6 +67,8 @@ pub struct Pipeline<F> {
     released: Vec<Pending<F>>,
     /// Neighbours learned here since the worker last announced them.
     learned: Vec<NeighborUpdate>,
+    /// Copy of a frame that is rewritten into an ICMP error about itself.
+    scratch: Vec<u8>,
 }
 
 impl<F: Frame> Pipeline<F> {
@@ -83,6 +87,7 @@ impl<F: Frame> Pipeline<F> {
             local_addrs: Vec::new(),
             core_mask: (cores.max(1).next_power_of_two() - 1) as u16,
             learned: Vec::with_capacity(MAX_LEARNED),
+            scratch: Vec::with_capacity(SCRATCH_BYTES),
             routes: RouteTable::default(),
             services: Vec::new(),
             exact: HashMap::new(),

@@ -20,8 +20,6 @@ const ETH_LEN: usize = 14;
 const SYN: u8 = 0x02;
 const ACK: u8 = 0x10;
 const FIN_SYN_RST: u8 = 0x07;
-/// Ethernet + the longest IPv4 header + 8 quoted bytes: all a frag-needed quotes.
-const QUOTE_MAX: usize = ETH_LEN + 60 + 8;
 
 impl<F: Frame> Pipeline<F> {
     pub(super) fn xmit(
@@ -172,10 +170,12 @@ impl<F: Frame> Pipeline<F> {
                 mtu: inner,
                 df: true,
             }) => {
-                let mut quote = [0u8; QUOTE_MAX];
-                let n = frame.len().min(QUOTE_MAX);
-                quote[..n].copy_from_slice(&frame.data()[..n]);
-                match build_frag_needed(frame, &quote[..n], h.dst, inner) {
+                // The message is built in place, so the original is copied
+                // first (into preallocated scratch: no allocation here).
+                self.scratch.clear();
+                let n = frame.len().min(self.scratch.capacity());
+                self.scratch.extend_from_slice(&frame.data()[..n]);
+                match build_frag_needed(frame, &self.scratch, h.dst, inner) {
                     Ok(()) => {
                         self.stats.icmp_frag_needed_sent.add(1);
                         Verdict::Route(h.src)
