@@ -69,7 +69,12 @@ pub fn snapshot(config: &Config, macs: &[Option<[u8; 6]>], cores: usize) -> Resu
             port: idx(&n.port, format!("neighbors[{i}].port"))?,
         });
     }
-    let services = config.services.iter().map(service).collect();
+    let services = config
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| service(i as u32, s))
+        .collect();
     let mut timeouts = dataplane::conntrack::Timeouts::default();
     timeouts.set_tcp_tcpfin_udp(
         config.timeouts.tcp,
@@ -85,13 +90,14 @@ pub fn snapshot(config: &Config, macs: &[Option<[u8; 6]>], cores: usize) -> Resu
         services,
         timeouts,
         conns_per_core: (conn_max as usize / cores.max(1)).max(1),
+        expire_nodest_conn: config.control.expire_nodest_conn,
     })
 }
 
 /// Connections per appliance when `conn_max` is not set.
 pub const DEFAULT_CONN_MAX: u64 = 1 << 20;
 
-fn service(s: &cfg::Service) -> ServiceSpec {
+fn service(id: u32, s: &cfg::Service) -> ServiceSpec {
     let ports = if s.all_ports() {
         PortMatch::All
     } else if let Some(p) = s.single_port() {
@@ -104,6 +110,7 @@ fn service(s: &cfg::Service) -> ServiceSpec {
         }
     };
     ServiceSpec {
+        id,
         name: s.name.clone(),
         proto: match s.protocol {
             cfg::Protocol::Tcp => dataplane::conntrack::Proto::Tcp,
@@ -127,7 +134,9 @@ fn service(s: &cfg::Service) -> ServiceSpec {
         reals: s
             .reals
             .iter()
-            .map(|r| RealSpec {
+            .enumerate()
+            .map(|(rid, r)| RealSpec {
+                id: rid as u32,
                 addr: r.address,
                 port: s.real_port(r),
                 weight: r.weight,

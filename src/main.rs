@@ -1,7 +1,5 @@
 //! ferrovs: a DPDK userspace Layer-4 load balancer with LVS/IPVS semantics.
-mod convert;
-mod dpdk;
-mod live;
+use ferrovs::{convert, live};
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};

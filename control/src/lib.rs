@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod convert;
 pub mod ipvsadm_fmt;
 pub mod proto;
 pub mod rules;

@@ -142,22 +142,19 @@ fn report(
         .map(|r| (r.name().to_owned(), stats.drops_of(*r)))
         .collect();
     let services = p
-        .snapshot()
-        .services
-        .iter()
-        .zip(p.services())
-        .map(|(spec, st)| ServiceReport {
-            name: spec.name.clone(),
+        .services()
+        .map(|st| ServiceReport {
+            name: st.spec.name.clone(),
             conns: st.counters.service.conns.get(),
             in_packets: st.counters.service.in_packets.get(),
             out_packets: st.counters.service.out_packets.get(),
-            reals: spec
+            reals: st
+                .spec
                 .reals
                 .iter()
-                .enumerate()
-                .map(|(id, r)| {
-                    let d = st.dests.iter().find(|d| d.id as usize == id);
-                    let c = st.counters.reals.get(id);
+                .map(|r| {
+                    let d = st.dests.iter().find(|d| d.id == r.id);
+                    let c = st.counters.reals.get(r.id as usize).map(|c| &c.traffic);
                     RealReport {
                         address: r.addr.to_string(),
                         port: r.port,

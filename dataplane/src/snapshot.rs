@@ -81,14 +81,16 @@ impl PortMatch {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Persistence {
     pub timeout_s: u32,
     pub netmask: Ipv4Addr,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RealSpec {
+    /// Stable within its service across snapshots (never reused).
+    pub id: u32,
     pub addr: Ipv4Addr,
     /// 0 = same as the packet's virtual port.
     pub port: u16,
@@ -98,8 +100,11 @@ pub struct RealSpec {
     pub forward: Forward,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceSpec {
+    /// Stable across snapshots (never reused while the process lives):
+    /// connections refer to their service by it.
+    pub id: u32,
     pub name: String,
     pub proto: Proto,
     pub vip: Ipv4Addr,
@@ -123,6 +128,9 @@ pub struct Snapshot {
     pub timeouts: Timeouts,
     /// Connection-table capacity of each core.
     pub conns_per_core: usize,
+    /// IPVS's expire_nodest_conn: a packet of a connection whose real was
+    /// removed expires it (and is dropped) instead of being forwarded.
+    pub expire_nodest_conn: bool,
 }
 
 impl Snapshot {

@@ -150,8 +150,41 @@ fn dest_opts(p: &Parsed) -> Option<DestOpts> {
     })
 }
 
-fn missing(what: &str) -> Exit {
-    Exit::fail(2, format!("missing {what}"))
+/// The request of a configuration-changing command (`None` for the
+/// others); `Err` carries ipvsadm's message for what the kernel would
+/// refuse (an unknown scheduler).
+pub fn rule_request(p: &Parsed) -> Result<Option<RequestBody>, String> {
+    let missing = |what: &str| format!("missing {what}");
+    let service = || p.service.ok_or_else(|| missing("service"));
+    Ok(Some(match p.cmd {
+        Command::Flush => RequestBody::Clear,
+        Command::Add => RequestBody::AddService(service_opts(p)?),
+        Command::Edit => RequestBody::EditService(service_opts(p)?),
+        Command::Del => RequestBody::DelService(service()?),
+        Command::AddDest => {
+            RequestBody::AddDest(dest_opts(p).ok_or_else(|| missing("real server"))?)
+        }
+        Command::EditDest => {
+            RequestBody::EditDest(dest_opts(p).ok_or_else(|| missing("real server"))?)
+        }
+        Command::DelDest => {
+            RequestBody::DelDest(dest_opts(p).ok_or_else(|| missing("real server"))?)
+        }
+        Command::SetTimeouts => {
+            let (tcp, tcpfin, udp) = p.timeouts;
+            RequestBody::SetTimeouts { tcp, tcpfin, udp }
+        }
+        Command::AddLaddr | Command::DelLaddr => {
+            let service = service()?;
+            let addr = p.laddr.ok_or_else(|| missing("local address"))?;
+            if p.cmd == Command::AddLaddr {
+                RequestBody::AddLocalAddr { service, addr }
+            } else {
+                RequestBody::DelLocalAddr { service, addr }
+            }
+        }
+        _ => return Ok(None),
+    }))
 }
 
 /// Runs one parsed command; `Ok(status)` or an early exit.
@@ -184,50 +217,24 @@ pub(crate) fn execute(
             }
             restore(conn, io)
         }
-        Command::Flush => simple(conn, io, RequestBody::Clear),
-        Command::Add | Command::Edit => {
-            let opts = match service_opts(p) {
-                Ok(o) => o,
-                Err(msg) => {
-                    let _ = writeln!(io.stderr, "{msg}");
-                    return Ok(REFUSED);
-                }
-            };
-            let body = if p.cmd == Command::Add {
-                RequestBody::AddService(opts)
-            } else {
-                RequestBody::EditService(opts)
-            };
-            simple(conn, io, body)
-        }
-        Command::Del => {
-            let key = p.service.ok_or_else(|| missing("service"))?;
-            simple(conn, io, RequestBody::DelService(key))
-        }
         Command::Zero => simple(conn, io, RequestBody::Zero(p.service)),
-        Command::AddDest | Command::EditDest | Command::DelDest => {
-            let o = dest_opts(p).ok_or_else(|| missing("real server"))?;
-            let body = match p.cmd {
-                Command::AddDest => RequestBody::AddDest(o),
-                Command::EditDest => RequestBody::EditDest(o),
-                _ => RequestBody::DelDest(o),
-            };
-            simple(conn, io, body)
-        }
-        Command::SetTimeouts => {
-            let (tcp, tcpfin, udp) = p.timeouts;
-            simple(conn, io, RequestBody::SetTimeouts { tcp, tcpfin, udp })
-        }
-        Command::AddLaddr | Command::DelLaddr => {
-            let service = p.service.ok_or_else(|| missing("service"))?;
-            let addr = p.laddr.ok_or_else(|| missing("local address"))?;
-            let body = if p.cmd == Command::AddLaddr {
-                RequestBody::AddLocalAddr { service, addr }
-            } else {
-                RequestBody::DelLocalAddr { service, addr }
-            };
-            simple(conn, io, body)
-        }
+        Command::Flush
+        | Command::Add
+        | Command::Edit
+        | Command::Del
+        | Command::AddDest
+        | Command::EditDest
+        | Command::DelDest
+        | Command::SetTimeouts
+        | Command::AddLaddr
+        | Command::DelLaddr => match rule_request(p) {
+            Ok(Some(body)) => simple(conn, io, body),
+            Ok(None) => Err(Exit::fail(2, "not a rule")),
+            Err(msg) => {
+                let _ = writeln!(io.stderr, "{msg}");
+                Ok(REFUSED)
+            }
+        },
         Command::GetLaddr => Ok(
             match call_or(conn, io, RequestBody::ListLocalAddr(p.service), 1)? {
                 Ok(ResponseBody::LocalAddrs(l)) => {

@@ -20,7 +20,8 @@ use std::path::PathBuf;
 use crate::proto::{RequestBody, ResponseBody};
 use crate::server::{Backend, Client, ClientError, Session};
 
-pub use parse::{parse, service_addr, Command, Parsed, MAX_TIMEOUT};
+pub use exec::{restore_words, rule_request};
+pub use parse::{inet_aton, parse, service_addr, Command, Parsed, MAX_TIMEOUT};
 
 /// The program name used in messages.
 pub const PROGRAM: &str = "fvsadm";

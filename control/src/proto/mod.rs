@@ -10,7 +10,7 @@ mod status;
 mod tests;
 
 use std::fmt;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
@@ -236,9 +236,4 @@ impl Response {
             result: Err(e),
         }
     }
-}
-
-/// A socket address `a.b.c.d:port`.
-pub fn sock(addr: Ipv4Addr, port: u16) -> SocketAddrV4 {
-    SocketAddrV4::new(addr, port)
 }

@@ -136,15 +136,19 @@ impl<F: Frame> Pipeline<F> {
             proto: h.proto as u8,
         };
         let (dest_id, template) = self.pick_dest(svc, &key, now)?;
-        let spec = &self.snap.services[svc];
-        let real = &spec.reals[dest_id as usize];
+        let Some(state) = self.services.get_mut(svc).and_then(Option::as_mut) else {
+            return Err(DropReason::NoService);
+        };
+        let Some(real) = state.real(dest_id) else {
+            return Err(DropReason::NoDestination);
+        };
         let rport = if real.port == 0 { h.dport } else { real.port };
         let (forward, rs) = (real.forward, real.addr);
-        let toa = forward == Forward::FullNat && spec.toa && h.proto == Proto::Tcp;
+        let toa = forward == Forward::FullNat && state.spec.toa && h.proto == Proto::Tcp;
         // The reply arrives addressed to the client (NAT) or to the local
         // address and port this core took for the connection (FullNAT).
         let (rdst, rdport) = match forward {
-            Forward::FullNat => self.services[svc]
+            Forward::FullNat => state
                 .local_ports
                 .as_mut()
                 .and_then(|p| p.take())
@@ -172,7 +176,9 @@ impl<F: Frame> Pipeline<F> {
             Ok(id) => id,
             Err(e) => {
                 if forward == Forward::FullNat {
-                    self.services[svc].release_local_port(rdst, rdport);
+                    if let Some(s) = self.svc_mut(svc) {
+                        s.release_local_port(rdst, rdport);
+                    }
                 }
                 return Err(match e {
                     InsertError::Full => DropReason::ConnTableFull,
@@ -184,11 +190,12 @@ impl<F: Frame> Pipeline<F> {
             self.templates.attach(t, now);
             self.conns.set_template(id, Some(t));
         }
-        let state = &mut self.services[svc];
-        state.conn_added(dest_id);
-        state.counters.service.conns.add(1);
-        if let Some(r) = state.counters.reals.get(dest_id as usize) {
-            r.conns.add(1);
+        if let Some(state) = self.svc_mut(svc) {
+            state.conn_added(dest_id);
+            state.counters.service.conns.add(1);
+            if let Some(r) = state.counters.reals.get(dest_id as usize) {
+                r.traffic.conns.add(1);
+            }
         }
         self.stats.conns_created.add(1);
         Ok(id)
@@ -199,7 +206,7 @@ impl<F: Frame> Pipeline<F> {
     /// The forwarding method of real `dest` of service `svc`.
     #[inline]
     pub(super) fn forward_of(&self, svc: usize, dest: u32) -> Option<Forward> {
-        let real = self.snap.services.get(svc)?.reals.get(dest as usize)?;
+        let real = self.services.get(svc)?.as_ref()?.real(dest)?;
         Some(real.forward)
     }
 }

@@ -12,7 +12,7 @@ mod xmit;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use conntrack::{ConnTable, Millis, TemplateTable};
+use conntrack::{Conn, ConnTable, Millis, TemplateTable};
 use hashbrown::HashMap;
 
 use crate::frame::Frame;
@@ -45,10 +45,11 @@ pub struct Pipeline<F> {
     cores: usize,
     snap: Arc<Snapshot>,
     routes: RouteTable,
-    services: Vec<ServiceState>,
-    /// (protocol, vip, port) -> service, for single-port services.
+    /// Indexed by service id; `None` for ids of removed services.
+    services: Vec<Option<ServiceState>>,
+    /// (protocol, vip, port) -> service id, for single-port services.
     exact: HashMap<(u8, Ipv4Addr, u16), usize>,
-    /// Services with a port list, range or all ports, scanned after an exact miss.
+    /// Ids of services with a port list, range or all ports, scanned after an exact miss.
     wide: Vec<usize>,
     conns: ConnTable,
     /// Persistence templates of this core's connections.
@@ -106,17 +107,31 @@ impl<F: Frame> Pipeline<F> {
 
     /// Switches to a new snapshot. Connections already tracked stay.
     pub fn apply(&mut self, snap: Arc<Snapshot>) -> Result<(), ServiceBuildError> {
-        let mut services = Vec::with_capacity(snap.services.len());
+        // Build every change first, so a refused snapshot leaves all as it was.
+        let mut services: Vec<Option<ServiceState>> = Vec::new();
         let mut exact = HashMap::with_capacity(snap.services.len() * 2);
         let mut wide = Vec::new();
-        for (i, s) in snap.services.iter().enumerate() {
-            let seed = u64::from(self.core) << 32 | i as u64;
-            services.push(ServiceState::new(s, seed, self.core, self.core_mask)?);
+        for s in &snap.services {
+            let id = s.id as usize;
+            if services.len() <= id {
+                services.resize_with(id + 1, || None);
+            }
+            let state = match self.services.get_mut(id).and_then(Option::take) {
+                Some(mut old) => {
+                    old.reconcile(s)?;
+                    old
+                }
+                None => {
+                    let seed = u64::from(self.core) << 32 | id as u64;
+                    ServiceState::new(s, seed, self.core, self.core_mask)?
+                }
+            };
+            services[id] = Some(state);
             match &s.ports {
                 PortMatch::One(p) => {
-                    exact.insert((s.proto as u8, s.vip, *p), i);
+                    exact.insert((s.proto as u8, s.vip, *p), id);
                 }
-                _ => wide.push(i),
+                _ => wide.push(id),
             }
         }
         self.local_addrs = snap
@@ -161,8 +176,14 @@ impl<F: Frame> Pipeline<F> {
     pub fn stats(&self) -> &Arc<CoreStats> {
         &self.stats
     }
-    pub fn services(&self) -> &[ServiceState] {
-        &self.services
+    /// The services of this core, by id.
+    pub fn services(&self) -> impl Iterator<Item = &ServiceState> {
+        self.services.iter().flatten()
+    }
+
+    #[inline]
+    pub(crate) fn svc_mut(&mut self, id: usize) -> Option<&mut ServiceState> {
+        self.services.get_mut(id)?.as_mut()
     }
     pub fn conns(&self) -> &ConnTable {
         &self.conns
@@ -188,21 +209,13 @@ impl<F: Frame> Pipeline<F> {
     pub fn housekeeping(&mut self, now: Millis) -> usize {
         let services = &mut self.services;
         let templates = &mut self.templates;
-        let n = self.conns.expire(now, EXPIRE_BUDGET, |c| {
-            if let Some(s) = services.get_mut(c.service as usize) {
-                s.conn_removed(c.dest, c.is_active());
-                if tag::forward(c.tag) == Forward::FullNat {
-                    s.release_local_port(c.reply.dst, c.reply.dport);
-                }
-            }
-            if let Some(t) = c.template() {
-                templates.detach(t);
-            }
-        });
+        let n = self
+            .conns
+            .expire(now, EXPIRE_BUDGET, |c| release_conn(services, templates, c));
         self.templates.expire(now, EXPIRE_BUDGET, |t| {
             let (svc, dest) = persist::unpack_dest(t.dest);
-            if let Some(d) = services.get_mut(svc).and_then(|s| s.dest_by_id(dest)) {
-                d.persistent = d.persistent.saturating_sub(1);
+            if let Some(s) = services.get_mut(svc).and_then(Option::as_mut) {
+                s.template_changed(dest, false);
             }
         });
         self.neigh.expire(now, &mut self.released);
@@ -210,6 +223,12 @@ impl<F: Frame> Pipeline<F> {
             self.stats.count_drop(DropReason::NeighborUnresolved);
         }
         n
+    }
+
+    /// Undoes what a connection held: its real's count, its FullNAT local
+    /// port, its persistence template.
+    pub(super) fn release(&mut self, c: &Conn) {
+        release_conn(&mut self.services, &mut self.templates, c);
     }
 
     fn classify(
@@ -252,8 +271,13 @@ impl<F: Frame> Pipeline<F> {
             return Some(i);
         }
         self.wide.iter().copied().find(|&i| {
-            let s = &self.snap.services[i];
-            s.proto as u8 == proto && s.vip == vip && s.ports.matches(port)
+            self.services
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|s| {
+                    let s = &s.spec;
+                    s.proto as u8 == proto && s.vip == vip && s.ports.matches(port)
+                })
         })
     }
 
@@ -262,6 +286,21 @@ impl<F: Frame> Pipeline<F> {
         self.stats.tx_packets.add(1);
         self.stats.tx_bytes.add(frame.len() as u64);
         out.send(port, frame);
+    }
+}
+
+fn release_conn(services: &mut [Option<ServiceState>], templates: &mut TemplateTable, c: &Conn) {
+    if let Some(s) = services
+        .get_mut(c.service as usize)
+        .and_then(Option::as_mut)
+    {
+        s.conn_removed(c.dest, c.is_active());
+        if tag::forward(c.tag) == Forward::FullNat {
+            s.release_local_port(c.reply.dst, c.reply.dport);
+        }
+    }
+    if let Some(t) = c.template() {
+        templates.detach(t);
     }
 }
 

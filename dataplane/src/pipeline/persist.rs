@@ -29,9 +29,11 @@ impl<F: Frame> Pipeline<F> {
         key: &PacketKey,
         now: Millis,
     ) -> Result<(u32, Option<TemplateId>), DropReason> {
-        let spec = &self.snap.services[svc];
+        let Some(state) = self.services.get_mut(svc).and_then(Option::as_mut) else {
+            return Err(DropReason::NoService);
+        };
+        let spec = &state.spec;
         let Some(p) = spec.persistence.as_ref() else {
-            let state = &mut self.services[svc];
             let pos = state.schedule(key, now).ok_or(DropReason::NoDestination)?;
             return Ok((state.dests[pos].id, None));
         };
@@ -42,7 +44,7 @@ impl<F: Frame> Pipeline<F> {
             _ => 0,
         };
         let tkey = TemplateKey::new(spec.proto, key.src, p.netmask, key.dst, vport);
-        let (timeout, state) = (p.timeout_s, &mut self.services[svc]);
+        let timeout = p.timeout_s;
         if let Some(tid) = self.templates.lookup(&tkey) {
             let packed = self.templates.get(tid).map(|t| t.dest);
             match packed.map(unpack_dest) {
@@ -62,9 +64,7 @@ impl<F: Frame> Pipeline<F> {
                 InsertError::Full => DropReason::ConnTableFull,
                 InsertError::Exists => DropReason::TupleCollision,
             })?;
-        if let Some(d) = state.dest_by_id(dest) {
-            d.persistent += 1;
-        }
+        state.template_changed(dest, true);
         Ok((dest, Some(tid)))
     }
 }

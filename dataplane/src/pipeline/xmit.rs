@@ -34,12 +34,21 @@ impl<F: Frame> Pipeline<F> {
             return Verdict::Drop(DropReason::NoConnection);
         };
         let (svc, dest, orig, reply, ctag) = (c.service as usize, c.dest, c.orig, c.reply, c.tag);
+        let has_dest = self.svc_mut(svc).is_some_and(|s| s.real(dest).is_some());
+        if !has_dest && self.snap.expire_nodest_conn {
+            // The real (or its service) was removed and the operator asked for
+            // its connections to end at their next packet, as IPVS does.
+            if let Some(c) = self.conns.remove(id) {
+                self.release(&c);
+            }
+            return Verdict::Drop(DropReason::NoDestination);
+        }
         let t = self.conns.update(id, dir, TcpFlags(h.flags), now);
         let len = frame.len();
-        if let Some(s) = self.services.get_mut(svc) {
+        if let Some(s) = self.svc_mut(svc) {
             s.conn_changed(dest, t.was_active, t.is_active);
             let counters = &s.counters;
-            let real = counters.reals.get(dest as usize);
+            let real = counters.reals.get(dest as usize).map(|r| &r.traffic);
             match dir {
                 Dir::In => {
                     counters.service.count_in(len);
@@ -121,7 +130,10 @@ impl<F: Frame> Pipeline<F> {
     }
 
     fn toa_enabled(&self, svc: usize) -> bool {
-        self.snap.services.get(svc).is_some_and(|s| s.toa)
+        self.services
+            .get(svc)
+            .and_then(Option::as_ref)
+            .is_some_and(|s| s.spec.toa)
     }
 
     /// TOA goes into the client's SYN and, as DPVS does, again into the first

@@ -1,0 +1,140 @@
+//! ipvsadm rule dumps (`ipvsadm -S` text) to YAML services and back, so
+//! that LVS rules can be brought over to ferrovs.
+//!
+//! Each line is read as `fvsadm -R` reads it (`-A`, `-E`, `-D`, `-a`, `-e`,
+//! `-d`, `-C`, `--set`, and ferrovs's `-P`/`-Q`) and applied with the
+//! `rules` semantics, so the services come out exactly as a daemon fed the
+//! same lines would hold them.
+
+use crate::cli::{parse, restore_words, rule_request};
+use crate::config::{Config, Service, Workers};
+use crate::ipvsadm_fmt;
+use crate::proto::{Counters, ServiceList};
+use crate::rules;
+
+/// A rule that could not be converted.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct ConvertError {
+    /// 1-based line number.
+    pub line: usize,
+    pub message: String,
+}
+
+/// An empty configuration to apply rules to.
+fn empty() -> Config {
+    Config {
+        workers: Workers {
+            cores: vec![0],
+            in_memory: true,
+            eal_args: Vec::new(),
+            mbufs: 8191,
+            burst: 32,
+        },
+        ports: Vec::new(),
+        routes: Vec::new(),
+        neighbors: Vec::new(),
+        services: Vec::new(),
+        timeouts: Default::default(),
+        conn_max: None,
+        control: Default::default(),
+        metrics: None,
+    }
+}
+
+/// Applies every rule of `text` to `cfg`.
+pub fn apply_ipvsadm(cfg: &Config, text: &str) -> Result<Config, ConvertError> {
+    let mut cfg = cfg.clone();
+    for (i, line) in text.lines().enumerate() {
+        let err = |message: String| ConvertError {
+            line: i + 1,
+            message,
+        };
+        let words = restore_words(line);
+        if words.is_empty() {
+            continue;
+        }
+        let parsed = parse(&words).map_err(|e| err(e.message.trim_end().to_string()))?;
+        let body = rule_request(&parsed)
+            .map_err(err)?
+            .ok_or_else(|| err(format!("not a rule: {}", words.join(" "))))?;
+        cfg = rules::apply(&cfg, &body)
+            .map_err(|e| err(e.display()))?
+            .ok_or_else(|| err(format!("not a rule: {}", words.join(" "))))?;
+    }
+    Ok(cfg)
+}
+
+/// The services an ipvsadm rule dump describes.
+pub fn services_from_ipvsadm(text: &str) -> Result<Vec<Service>, ConvertError> {
+    Ok(apply_ipvsadm(&empty(), text)?.services)
+}
+
+/// The rule dump (`ipvsadm -S -n`) of the services of `cfg`.
+pub fn ipvsadm_from_config(cfg: &Config) -> String {
+    ipvsadm_fmt::save(&ServiceList::build(cfg, &Counters::default()), true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Forward, Scheduler};
+
+    const DUMP: &str = "\
+-A -t 10.0.0.100:80 -s wrr -p 600 -M 255.255.255.0
+-a -t 10.0.0.100:80 -r 10.20.0.2:8080 -m -w 1
+-a -t 10.0.0.100:80 -r 10.20.0.3:8080 -m -w 2
+-A -u 10.0.0.53:53 -s rr
+-a -u 10.0.0.53:53 -r 10.20.0.4:53 -g -w 1
+";
+
+    #[test]
+    fn dump_to_services_and_back() {
+        let services = services_from_ipvsadm(DUMP).unwrap();
+        assert_eq!(services.len(), 2);
+        let web = &services[0];
+        assert_eq!(web.name, "tcp-10.0.0.100-80");
+        assert_eq!(web.scheduler, Scheduler::Wrr);
+        assert_eq!(web.persistence.as_ref().unwrap().timeout, 600);
+        assert_eq!(web.reals[1].weight, 2);
+        assert_eq!(web.reals[1].port, Some(8080));
+        assert_eq!(services[1].reals[0].forward, Some(Forward::Dr));
+        let mut cfg = empty();
+        cfg.services = services;
+        cfg.validate().unwrap();
+        // Sorted output: UDP after TCP, as ipvsadm sorts.
+        assert_eq!(ipvsadm_from_config(&cfg), DUMP);
+        // And through YAML.
+        let again = Config::from_yaml_str(&cfg.to_yaml()).unwrap();
+        assert_eq!(ipvsadm_from_config(&again), DUMP);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = services_from_ipvsadm("-A -t 10.0.0.1:80\n-a -t 10.0.0.2:80 -r 10.1.0.1\n")
+            .unwrap_err();
+        assert_eq!(e.to_string(), "line 2: Service not defined");
+        let e = services_from_ipvsadm("\n-A -t 10.0.0.1:80 -w 2\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: Illegal 'weight' option with the 'add-service' command"
+        );
+        let e = services_from_ipvsadm("-L -n\n").unwrap_err();
+        assert_eq!(e.to_string(), "line 1: not a rule: -L -n");
+    }
+
+    #[test]
+    fn yaml_example_round_trips() {
+        let yaml = "workers: {cores: [1]}\nservices:\n  - name: web\n    vip: 10.0.0.100\n    port: 80\n    protocol: tcp\n    forward: fullnat\n    local_addresses: [10.20.0.10]\n    reals:\n      - {address: 10.20.0.2, port: 8080}\n      - {address: 10.20.0.3, port: 8080, weight: 2, forward: nat}\n";
+        let cfg = Config::from_yaml_str(yaml).unwrap();
+        let dump = ipvsadm_from_config(&cfg);
+        assert_eq!(
+            dump,
+            "-A -t 10.0.0.100:80 -s wlc\n-P -t 10.0.0.100:80 -z 10.20.0.10\n-a -t 10.0.0.100:80 -r 10.20.0.2:8080 -j -w 1\n-a -t 10.0.0.100:80 -r 10.20.0.3:8080 -m -w 2\n"
+        );
+        let back = services_from_ipvsadm(&dump).unwrap();
+        let mut cfg2 = empty();
+        cfg2.services = back;
+        assert_eq!(ipvsadm_from_config(&cfg2), dump);
+    }
+}

@@ -1,0 +1,171 @@
+//! A fake in-memory backend, a server on a temporary socket, and a way to
+//! run fvsadm in-process.
+#![allow(dead_code)]
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use control::cli::{self, Io, Transport};
+use control::config::Config;
+use control::proto::{ConnEntry, ControlError, Counters, ServiceKey};
+use control::server::{Backend, Client, ClientError, Server, ServerOptions, Session};
+
+#[derive(Default)]
+pub struct State {
+    pub cfg: Option<Config>,
+    pub counters: Counters,
+    pub conns: Vec<ConnEntry>,
+    pub zeroed: Vec<Option<ServiceKey>>,
+    pub applied: usize,
+    /// What `reload` reads.
+    pub file: Option<String>,
+}
+
+/// Keeps everything in memory; `apply` checks the config again.
+#[derive(Default)]
+pub struct FakeBackend {
+    pub state: Mutex<State>,
+}
+
+pub const EMPTY: &str = "workers: {cores: [1]}\n";
+
+impl FakeBackend {
+    pub fn new(yaml: &str) -> Arc<FakeBackend> {
+        let b = FakeBackend::default();
+        b.state.lock().unwrap().cfg = Some(Config::from_yaml_str(yaml).unwrap());
+        Arc::new(b)
+    }
+
+    pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.state.lock().unwrap())
+    }
+}
+
+impl Backend for FakeBackend {
+    fn apply(&self, new: Config) -> Result<(), ControlError> {
+        new.validate()?;
+        self.with(|s| {
+            s.cfg = Some(new);
+            s.applied += 1;
+        });
+        Ok(())
+    }
+    fn config(&self) -> Config {
+        self.with(|s| s.cfg.clone().unwrap())
+    }
+    fn counters(&self) -> Counters {
+        self.with(|s| s.counters.clone())
+    }
+    fn connections(&self) -> Vec<ConnEntry> {
+        self.with(|s| s.conns.clone())
+    }
+    fn reload(&self) -> Result<(), ControlError> {
+        let text = self
+            .with(|s| s.file.clone())
+            .unwrap_or_else(|| EMPTY.to_string());
+        let cfg = Config::from_yaml_str(&text)?;
+        self.with(|s| s.cfg = Some(cfg));
+        Ok(())
+    }
+    fn zero(&self, service: Option<ServiceKey>) {
+        self.with(|s| s.zeroed.push(service));
+    }
+}
+
+/// A running server on a socket in a temporary directory.
+pub struct Running {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pub stop: Arc<AtomicBool>,
+    pub handle: Option<JoinHandle<()>>,
+    pub stats: Arc<control::server::ServerStats>,
+}
+
+impl Running {
+    pub fn start(backend: Arc<FakeBackend>, options: ServerOptions) -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/ferrovs.sock");
+        let server = Server::bind(&path, 0o600, None)
+            .unwrap()
+            .with_options(options);
+        let stats = server.stats();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s2 = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || server.serve(backend, s2).unwrap());
+        Running {
+            dir,
+            path,
+            stop,
+            handle: Some(handle),
+            stats,
+        }
+    }
+
+    pub fn fvsadm(&self, args: &str, stdin: &str) -> Output {
+        fvsadm_socket(&self.path, args, stdin)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn words(args: &str) -> Vec<String> {
+    args.split_whitespace().map(str::to_string).collect()
+}
+
+fn run_with(args: &str, stdin: &str, connect: &mut cli::Connector<'_>) -> Output {
+    let mut input = Cursor::new(stdin.as_bytes().to_vec());
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let code = {
+        let mut io = Io {
+            stdin: &mut input,
+            stdout: &mut out,
+            stderr: &mut err,
+        };
+        cli::run(&words(args), &mut io, connect)
+    };
+    Output {
+        code,
+        stdout: String::from_utf8(out).unwrap(),
+        stderr: String::from_utf8(err).unwrap(),
+    }
+}
+
+/// fvsadm over the control socket.
+pub fn fvsadm_socket(path: &Path, args: &str, stdin: &str) -> Output {
+    let mut connect =
+        || -> Result<Box<dyn Transport>, ClientError> { Ok(Box::new(Client::connect(path)?)) };
+    run_with(args, stdin, &mut connect)
+}
+
+/// fvsadm in-process on a backend (no socket).
+pub fn fvsadm_local(backend: &Arc<FakeBackend>, args: &str, stdin: &str) -> Output {
+    let b = Arc::clone(backend);
+    let mut connect = move || -> Result<Box<dyn Transport>, ClientError> {
+        Ok(Box::new(Session::standalone(Arc::clone(&b))))
+    };
+    run_with(args, stdin, &mut connect)
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(o: Output) -> String {
+    assert_eq!((o.code, o.stderr.as_str()), (0, ""), "stdout: {}", o.stdout);
+    o.stdout
+}
