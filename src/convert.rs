@@ -10,9 +10,21 @@ use dataplane::snapshot::{
 };
 use dataplane::wire::MacAddr;
 
+use crate::daemon::ids::Ids;
+
 /// `macs[i]` is the MAC of port i when the config does not give one (live: read
 /// from the device). Replay passes none, so every port must name its MAC.
 pub fn snapshot(config: &Config, macs: &[Option<[u8; 6]>], cores: usize) -> Result<Snapshot> {
+    snapshot_with_ids(config, macs, cores, &mut Ids::default())
+}
+
+/// As `snapshot`, with service and real ids kept stable by `ids` across calls.
+pub fn snapshot_with_ids(
+    config: &Config,
+    macs: &[Option<[u8; 6]>],
+    cores: usize,
+    ids: &mut Ids,
+) -> Result<Snapshot> {
     let port_index: HashMap<&str, usize> = config
         .ports
         .iter()
@@ -69,12 +81,7 @@ pub fn snapshot(config: &Config, macs: &[Option<[u8; 6]>], cores: usize) -> Resu
             port: idx(&n.port, format!("neighbors[{i}].port"))?,
         });
     }
-    let services = config
-        .services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| service(i as u32, s))
-        .collect();
+    let services = config.services.iter().map(|s| service(s, ids)).collect();
     let mut timeouts = dataplane::conntrack::Timeouts::default();
     timeouts.set_tcp_tcpfin_udp(
         config.timeouts.tcp,
@@ -97,7 +104,8 @@ pub fn snapshot(config: &Config, macs: &[Option<[u8; 6]>], cores: usize) -> Resu
 /// Connections per appliance when `conn_max` is not set.
 pub const DEFAULT_CONN_MAX: u64 = 1 << 20;
 
-fn service(id: u32, s: &cfg::Service) -> ServiceSpec {
+fn service(s: &cfg::Service, ids: &mut Ids) -> ServiceSpec {
+    let id = ids.service(s);
     let ports = if s.all_ports() {
         PortMatch::All
     } else if let Some(p) = s.single_port() {
@@ -134,9 +142,8 @@ fn service(id: u32, s: &cfg::Service) -> ServiceSpec {
         reals: s
             .reals
             .iter()
-            .enumerate()
-            .map(|(rid, r)| RealSpec {
-                id: rid as u32,
+            .map(|r| RealSpec {
+                id: ids.real(id, r.address, s.real_port(r)),
                 addr: r.address,
                 port: s.real_port(r),
                 weight: r.weight,

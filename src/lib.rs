@@ -2,5 +2,6 @@
 //! YAML model into dataplane snapshots, and the live runner. The `ferrovs`
 //! binary is a thin CLI over this; bench tools reuse the DPDK layer.
 pub mod convert;
+pub mod daemon;
 pub mod dpdk;
 pub mod live;

@@ -11,8 +11,12 @@ use dataplane::fabric::Fabric;
 use dataplane::{CoreStats, DropReason, Pipeline, PortIo, SnapshotCell, Worker};
 
 use crate::convert;
+use crate::daemon::ids::Ids;
+use crate::daemon::plane::{self, ControlPlane, PoolGauge};
+use crate::daemon::Daemon;
 use crate::dpdk::ethdev::{QueuePair, MAX_BURST};
 use crate::dpdk::{Eal, EthPort, Mbuf, Mempool};
+use dataplane::shared::CoreShared;
 
 /// Per-lcore mempool cache (DPDK's recommended order of magnitude).
 const POOL_CACHE: u32 = 256;
@@ -88,7 +92,7 @@ impl PortIo for DpdkIo {
     }
 }
 
-pub fn run(config: Config) -> Result<()> {
+pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     let cores: Vec<usize> = config.workers.cores.iter().map(|&c| c as usize).collect();
     let nworkers = cores.len();
     if nworkers == 0 {
@@ -99,6 +103,9 @@ pub fn run(config: Config) -> Result<()> {
         .context("installing SIGINT handler")?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
         .context("installing SIGTERM handler")?;
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
+        .context("installing SIGHUP handler")?;
 
     let args = eal_args(&config);
     tracing::info!(?args, "initialising DPDK EAL");
@@ -120,7 +127,8 @@ pub fn run(config: Config) -> Result<()> {
         ports.push(port);
     }
     let macs: Vec<Option<[u8; 6]>> = ports.iter().map(|p| p.mac().ok()).collect();
-    let snap = convert::snapshot(&config, &macs, nworkers)?;
+    let mut ids = Ids::default();
+    let snap = convert::snapshot_with_ids(&config, &macs, nworkers, &mut ids)?;
     for (p, spec) in ports.iter().zip(&snap.ports) {
         tracing::info!(port = %spec.name, device = p.name(), mac = %spec.mac, "port up");
     }
@@ -128,6 +136,23 @@ pub fn run(config: Config) -> Result<()> {
     let stats: Vec<Arc<CoreStats>> = (0..nworkers)
         .map(|_| Arc::new(CoreStats::default()))
         .collect();
+    let shared: Vec<Arc<CoreShared>> = stats
+        .iter()
+        .map(|s| Arc::new(CoreShared::new(s.clone())))
+        .collect();
+    let daemon = Arc::new(Daemon::new(
+        config_path.to_path_buf(),
+        config.clone(),
+        ids,
+        macs.clone(),
+        cell.clone(),
+        shared.clone(),
+    ));
+    let gauge = Arc::new(PoolGauge::default());
+    gauge
+        .total
+        .store(u64::from(config.workers.mbufs), Ordering::Relaxed);
+    let plane = ControlPlane::start(daemon.clone(), gauge.clone())?;
     let start = Instant::now();
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
     let fabric = (nworkers > 1).then(|| Arc::new(Fabric::<Mbuf>::new(nworkers)));
@@ -147,6 +172,7 @@ pub fn run(config: Config) -> Result<()> {
                 stop.clone(),
                 stats[k].clone(),
             );
+            let core_shared = shared[k].clone();
             let h = std::thread::Builder::new()
                 .name(format!("fvs-worker-{k}"))
                 .spawn_scoped(scope, move || -> Result<()> {
@@ -165,7 +191,7 @@ pub fn run(config: Config) -> Result<()> {
                     if let Some(f) = fabric {
                         worker = worker.with_fabric(f.clone());
                     }
-
+                    worker = worker.with_shared(core_shared);
                     tracing::info!(worker = k, core, "worker polling");
                     worker.run(&stop, &cell, || start.elapsed().as_millis() as u64);
                     drop(worker);
@@ -177,6 +203,12 @@ pub fn run(config: Config) -> Result<()> {
         }
         while !stop.load(Ordering::Relaxed) && handles.iter().all(|h| !h.is_finished()) {
             std::thread::sleep(Duration::from_millis(50));
+            gauge
+                .in_use
+                .store(u64::from(pool.in_use()), Ordering::Relaxed);
+            if hup.swap(false, Ordering::Relaxed) {
+                plane::reload(&daemon);
+            }
         }
         stop.store(true, Ordering::Relaxed);
         let mut first_err = Ok(());
@@ -190,6 +222,7 @@ pub fn run(config: Config) -> Result<()> {
         }
         first_err
     });
+    plane.stop();
     log_summary(&stats);
     tracing::info!(
         mbufs_in_use = pool.in_use(),

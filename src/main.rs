@@ -61,7 +61,7 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().cmd {
-        Cmd::Run { config } => live::run(load(&config)?),
+        Cmd::Run { config } => live::run(load(&config)?, &config),
         Cmd::Replay {
             config,
             input,

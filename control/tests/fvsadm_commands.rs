@@ -247,13 +247,13 @@ fn timeouts() {
 fn connections_paged() {
     let (b, r) = setup();
     let conn = |i: u32| ConnEntry {
-        protocol: if i % 2 == 0 {
+        protocol: if i & 1 == 0 {
             Protocol::Tcp
         } else {
             Protocol::Udp
         },
         expire_ms: u64::from(i) * 1000,
-        state: if i % 2 == 0 {
+        state: if i & 1 == 0 {
             "ESTABLISHED".into()
         } else {
             "UDP".into()

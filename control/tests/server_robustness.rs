@@ -52,10 +52,12 @@ fn bad_clients_do_not_disturb_a_good_one() {
     let good = std::thread::spawn(move || {
         let mut c = Client::connect(&path).unwrap();
         let mut n = 0u32;
+        let mut reconnect_at = 20;
         while !d2.load(Ordering::Relaxed) {
             // A fresh connection now and then too.
-            if n % 20 == 0 {
+            if n >= reconnect_at {
                 c = Client::connect(&path).unwrap();
+                reconnect_at = n + 20;
             }
             match c.call(RequestBody::GetTimeouts).unwrap() {
                 ResponseBody::Timeouts(t) => assert_eq!(t.tcp, 900),

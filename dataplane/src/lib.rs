@@ -9,6 +9,7 @@ pub mod pipeline;
 pub mod replay;
 pub mod route;
 pub mod service;
+pub mod shared;
 pub mod snapshot;
 pub mod stats;
 pub mod wire;

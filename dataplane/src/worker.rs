@@ -8,6 +8,7 @@ use conntrack::Millis;
 use crate::fabric::Fabric;
 use crate::frame::Frame;
 use crate::pipeline::{Output, Pipeline};
+use crate::shared::CoreShared;
 use crate::snapshot::SnapshotCell;
 use crate::stats::DropReason;
 
@@ -32,6 +33,7 @@ pub struct Worker<Io: PortIo> {
     last_housekeeping: Millis,
     generation: u64,
     fabric: Option<Arc<Fabric<Io::F>>>,
+    shared: Option<Arc<CoreShared>>,
     /// Redirected frames taken from other cores, awaiting processing.
     inbox: Vec<(usize, Io::F)>,
 }
@@ -83,8 +85,17 @@ impl<Io: PortIo> Worker<Io> {
             last_housekeeping: 0,
             generation,
             fabric: None,
+            shared: None,
             inbox: Vec::with_capacity(burst),
         }
+    }
+
+    /// Shows this worker's state to the control plane.
+    pub fn with_shared(mut self, shared: Arc<CoreShared>) -> Self {
+        shared.applied.store(self.generation, Ordering::Release);
+        shared.publish_services(self.pipeline.service_counters());
+        self.shared = Some(shared);
+        self
     }
 
     /// Joins this worker to the other cores: connection ownership, redirect
@@ -132,6 +143,9 @@ impl<Io: PortIo> Worker<Io> {
         if now != self.last_housekeeping {
             self.last_housekeeping = now;
             self.pipeline.housekeeping(now);
+            if let Some(sh) = &self.shared {
+                sh.serve(self.pipeline.conns(), now);
+            }
         }
         received
     }
@@ -186,6 +200,10 @@ impl<Io: PortIo> Worker<Io> {
                 self.generation = g;
                 if let Err(e) = self.pipeline.apply(cell.load()) {
                     tracing::error!(error = %e, "snapshot refused by worker; keeping the previous one");
+                }
+                if let Some(sh) = &self.shared {
+                    sh.publish_services(self.pipeline.service_counters());
+                    sh.applied.store(g, Ordering::Release);
                 }
             }
             self.poll_once(clock());

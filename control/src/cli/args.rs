@@ -313,7 +313,9 @@ impl Iterator for Reader<'_> {
 mod tests {
     use super::*;
 
-    fn read(words: &[&str]) -> (Vec<Result<(Opt, Option<String>), BadOption>>, Vec<String>) {
+    type Read = Result<(Opt, Option<String>), BadOption>;
+
+    fn read(words: &[&str]) -> (Vec<Read>, Vec<String>) {
         let args: Vec<String> = words.iter().map(|s| s.to_string()).collect();
         let mut r = Reader::new(&args);
         let items: Vec<_> = r.by_ref().map(|i| i.map(|i| (i.opt, i.arg))).collect();

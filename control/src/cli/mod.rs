@@ -10,6 +10,7 @@ mod args;
 mod exec;
 mod parse;
 mod usage;
+mod values;
 
 #[cfg(test)]
 mod tests;
@@ -21,7 +22,8 @@ use crate::proto::{RequestBody, ResponseBody};
 use crate::server::{Backend, Client, ClientError, Session};
 
 pub use exec::{restore_words, rule_request};
-pub use parse::{inet_aton, parse, service_addr, Command, Parsed, MAX_TIMEOUT};
+pub use parse::{parse, Command, Parsed};
+pub use values::{inet_aton, service_addr, MAX_TIMEOUT};
 
 /// The program name used in messages.
 pub const PROGRAM: &str = "fvsadm";

@@ -2,16 +2,14 @@
 //! value checks, and its error messages (exit status 2), on top of the
 //! popt-like `args::Reader`.
 
-use std::net::{Ipv4Addr, ToSocketAddrs};
+use std::net::Ipv4Addr;
 
 use super::args::{Item, Opt, Reader};
+use super::values::{host, number, sched_flags, service_addr, timeout};
 use super::Exit;
 use crate::config::{Forward, Protocol, SchedFlag};
-use crate::ipvsadm_fmt::{names, Format};
+use crate::ipvsadm_fmt::Format;
 use crate::proto::ServiceKey;
-
-/// Longest timeout ipvsadm accepts (31 days).
-pub const MAX_TIMEOUT: u32 = 86400 * 31;
 
 /// The command of one invocation (or one `-R` line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,139 +173,6 @@ fn fail(msg: impl Into<String>) -> Exit {
     Exit::fail(2, msg)
 }
 
-/// ipvsadm's `string_to_number`: a whole decimal number within bounds.
-fn number(s: &str, min: i64, max: i64) -> Option<i64> {
-    let n: i64 = s.parse().ok()?;
-    (min..=max).contains(&n).then_some(n)
-}
-
-fn timeout(s: &str, min: u32) -> Result<u32, Exit> {
-    number(s, i64::from(min), i64::from(MAX_TIMEOUT))
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| fail(format!("invalid timeout value `{s}' specified")))
-}
-
-/// An IPv4 address or a host name that resolves to one.
-fn host(s: &str) -> Option<Ipv4Addr> {
-    if s.is_empty() {
-        return None;
-    }
-    if s.bytes()
-        .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b'x' || b == b'X')
-    {
-        if let Some(a) = inet_aton(s) {
-            return Some(a);
-        }
-        if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            return None;
-        }
-    }
-    if s.contains(|c: char| c.is_ascii_whitespace() || c == '[' || c == ']') {
-        return None;
-    }
-    (s, 0).to_socket_addrs().ok()?.find_map(|a| match a {
-        std::net::SocketAddr::V4(v4) => Some(*v4.ip()),
-        std::net::SocketAddr::V6(_) => None,
-    })
-}
-
-/// The classic `inet_aton` forms: `a.b.c.d`, `a.b.c` (c 16 bits), `a.b`
-/// (b 24 bits), `a` (32 bits); each part decimal, octal (`0` prefix) or
-/// hex (`0x`).
-pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
-    let parts: Vec<u32> = s
-        .split('.')
-        .map(|p| {
-            if let Some(h) = p.strip_prefix("0x").or_else(|| p.strip_prefix("0X")) {
-                u32::from_str_radix(h, 16).ok()
-            } else if p.len() > 1 && p.starts_with('0') {
-                u32::from_str_radix(&p[1..], 8).ok()
-            } else if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
-                p.parse().ok()
-            } else {
-                None
-            }
-        })
-        .collect::<Option<_>>()?;
-    let (last, head) = parts.split_last()?;
-    if head.len() > 3 || head.iter().any(|p| *p > 255) {
-        return None;
-    }
-    let rest_bits = 8 * (4 - head.len() as u32);
-    if rest_bits < 32 && *last >> rest_bits != 0 {
-        return None;
-    }
-    let mut v = 0u32;
-    for p in head {
-        v = (v << 8) | p;
-    }
-    let v = if head.is_empty() {
-        *last
-    } else {
-        (v << rest_bits) | last
-    };
-    Some(Ipv4Addr::from(v))
-}
-
-/// ipvsadm's `parse_service`: `host[:port]`, the port a number or a
-/// service name. `None` when unreadable.
-pub fn service_addr(s: &str, proto: Protocol) -> Option<(Ipv4Addr, Option<u16>)> {
-    if s.is_empty() || s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (h, port) = match s.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (s, None),
-    };
-    let addr = host(h)?;
-    let port = match port {
-        None => None,
-        Some(p) => Some(match number(p, 0, 65535) {
-            Some(n) => u16::try_from(n).ok()?,
-            None => names::system().port_of(p, proto)?,
-        }),
-    };
-    Some((addr, port))
-}
-
-/// ipvsadm's `parse_sched_flags`.
-fn sched_flags(sched: &str, arg: &str) -> Result<Vec<SchedFlag>, Exit> {
-    let mut out = Vec::new();
-    for flag in arg.split(',').filter(|f| !f.is_empty()) {
-        let (f, owner) = match flag {
-            "flag-1" | "flag-2" | "flag-3" => {
-                let n = flag.as_bytes()[5];
-                let f = match (sched, n) {
-                    ("sh", b'1') => Some(SchedFlag::ShFallback),
-                    ("sh", b'2') => Some(SchedFlag::ShPort),
-                    ("mh", b'1') => Some(SchedFlag::MhFallback),
-                    ("mh", b'2') => Some(SchedFlag::MhPort),
-                    // No meaning for this scheduler: accepted, no effect.
-                    _ => None,
-                };
-                if let Some(f) = f {
-                    if !out.contains(&f) {
-                        out.push(f);
-                    }
-                }
-                continue;
-            }
-            "sh-fallback" => (SchedFlag::ShFallback, "sh"),
-            "sh-port" => (SchedFlag::ShPort, "sh"),
-            "mh-fallback" => (SchedFlag::MhFallback, "mh"),
-            "mh-port" => (SchedFlag::MhPort, "mh"),
-            _ => return Err(fail(format!("invalid scheduler flag `{flag}'"))),
-        };
-        if sched != owner {
-            return Err(fail(format!("incompatible scheduler flag `{flag}'")));
-        }
-        if !out.contains(&f) {
-            out.push(f);
-        }
-    }
-    Ok(out)
-}
-
 fn unsupported(word: &str) -> Exit {
     let name = word.split('=').next().unwrap_or(word);
     fail(format!("option `{name}' is not supported by ferrovs"))
@@ -404,10 +269,11 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         p.flags = sched_flags(sched, &arg)?;
     }
     check_options(&p)?;
-    if matches!(cmd, Command::Add | Command::Edit) {
-        if p.service.is_some_and(|s| s.port == 0) && p.persistent.is_none() {
-            return Err(fail("Zero port specified for non-persistent service"));
-        }
+    if matches!(cmd, Command::Add | Command::Edit)
+        && p.service.is_some_and(|s| s.port == 0)
+        && p.persistent.is_none()
+    {
+        return Err(fail("Zero port specified for non-persistent service"));
     }
     if matches!(cmd, Command::AddDest | Command::EditDest)
         && p.has(bit::TUN_TYPE)

@@ -181,6 +181,13 @@ impl<F: Frame> Pipeline<F> {
         self.services.iter().flatten()
     }
 
+    /// (service id, counters) of every service, for the control plane.
+    pub fn service_counters(&self) -> Vec<(u32, Arc<crate::service::ServiceCounters>)> {
+        self.services()
+            .map(|s| (s.spec.id, s.counters.clone()))
+            .collect()
+    }
+
     #[inline]
     pub(crate) fn svc_mut(&mut self, id: usize) -> Option<&mut ServiceState> {
         self.services.get_mut(id)?.as_mut()

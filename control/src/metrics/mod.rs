@@ -1,0 +1,312 @@
+//! Prometheus text exposition of the director: per service and per real
+//! counters (`Counters`), per-core dataplane counters and daemon facts
+//! (`DaemonMetrics`). Every name starts with `ferrovs_`. `http` serves it.
+
+mod http;
+
+#[cfg(test)]
+mod tests;
+
+use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+
+use crate::config::Config;
+use crate::proto::{Counters, Stats};
+
+pub use http::{MetricsServer, MetricsSource};
+
+/// Counters of one worker core.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CoreMetrics {
+    pub core: u32,
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Packets handed to another core (reply to the owner of a connection).
+    pub redirects: u64,
+    /// Drops by reason name.
+    pub drops: Vec<(String, u64)>,
+    /// Connection-table entries in use, and its capacity.
+    pub conns: u64,
+    pub conn_capacity: u64,
+}
+
+/// Build facts exported as `ferrovs_build_info`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BuildInfo {
+    pub version: String,
+    /// e.g. the DPDK version the binary runs with.
+    pub dpdk: String,
+}
+
+/// What the daemon passes besides `Counters`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DaemonMetrics {
+    pub cores: Vec<CoreMetrics>,
+    pub mbufs_in_use: u64,
+    pub mbufs_total: u64,
+    /// Control requests answered with a result / with an error (or turned
+    /// away); see `server::ServerStats`.
+    pub control_served: u64,
+    pub control_refused: u64,
+    pub build: BuildInfo,
+}
+
+/// A failure of the exposition library (not expected with fixed names).
+#[derive(Debug, thiserror::Error)]
+#[error("metrics: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+type Result<T> = std::result::Result<T, MetricsError>;
+
+struct Families {
+    reg: Registry,
+}
+
+impl Families {
+    fn counter(&self, name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec> {
+        let v = IntCounterVec::new(Opts::new(name, help), labels)?;
+        self.reg.register(Box::new(v.clone()))?;
+        Ok(v)
+    }
+
+    fn gauge(&self, name: &str, help: &str, labels: &[&str]) -> Result<IntGaugeVec> {
+        let v = IntGaugeVec::new(Opts::new(name, help), labels)?;
+        self.reg.register(Box::new(v.clone()))?;
+        Ok(v)
+    }
+}
+
+fn gauge_value(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Traffic families of one kind of object (service or real).
+struct Traffic {
+    conns: IntCounterVec,
+    packets: IntCounterVec,
+    bytes: IntCounterVec,
+    cps: IntGaugeVec,
+    pps: IntGaugeVec,
+    bps: IntGaugeVec,
+}
+
+impl Traffic {
+    fn new(f: &Families, what: &str, labels: &[&str]) -> Result<Traffic> {
+        let mut dir: Vec<&str> = labels.to_vec();
+        dir.push("direction");
+        Ok(Traffic {
+            conns: f.counter(
+                &format!("ferrovs_{what}_connections_total"),
+                &format!("Connections scheduled to the {what}"),
+                labels,
+            )?,
+            packets: f.counter(
+                &format!("ferrovs_{what}_packets_total"),
+                &format!(
+                    "Packets of the {what} by direction (in: client to real, out: real to client)"
+                ),
+                &dir,
+            )?,
+            bytes: f.counter(
+                &format!("ferrovs_{what}_bytes_total"),
+                &format!("Bytes of the {what} by direction"),
+                &dir,
+            )?,
+            cps: f.gauge(
+                &format!("ferrovs_{what}_connection_rate"),
+                &format!("Connections per second of the {what} (IPVS rate estimator)"),
+                labels,
+            )?,
+            pps: f.gauge(
+                &format!("ferrovs_{what}_packet_rate"),
+                &format!("Packets per second of the {what} by direction"),
+                &dir,
+            )?,
+            bps: f.gauge(
+                &format!("ferrovs_{what}_byte_rate"),
+                &format!("Bytes per second of the {what} by direction"),
+                &dir,
+            )?,
+        })
+    }
+
+    fn record(&self, labels: &[&str], s: &Stats) {
+        self.conns.with_label_values(labels).inc_by(s.conns);
+        self.cps.with_label_values(labels).set(gauge_value(s.cps));
+        for (d, pkts, bytes, pps, bps) in [
+            ("in", s.inpkts, s.inbytes, s.inpps, s.inbps),
+            ("out", s.outpkts, s.outbytes, s.outpps, s.outbps),
+        ] {
+            let mut l = labels.to_vec();
+            l.push(d);
+            self.packets.with_label_values(&l).inc_by(pkts);
+            self.bytes.with_label_values(&l).inc_by(bytes);
+            self.pps.with_label_values(&l).set(gauge_value(pps));
+            self.bps.with_label_values(&l).set(gauge_value(bps));
+        }
+    }
+}
+
+/// The `ports` label of a service: `80`, `0` (all ports), `8000-8010,443`.
+fn ports_label(s: &crate::config::Service) -> String {
+    let parts: Vec<String> = s
+        .port_ranges()
+        .iter()
+        .map(|r| {
+            if r.first == r.last {
+                r.first.to_string()
+            } else {
+                r.to_string()
+            }
+        })
+        .collect();
+    parts.join(",")
+}
+
+/// The whole exposition in the Prometheus text format.
+pub fn render(cfg: &Config, counters: &Counters, daemon: &DaemonMetrics) -> Result<String> {
+    let f = Families {
+        reg: Registry::new(),
+    };
+    let svc_labels = ["service", "protocol", "vip", "port"];
+    let real_labels = ["service", "real"];
+    let svc = Traffic::new(&f, "service", &svc_labels)?;
+    let real = Traffic::new(&f, "real", &real_labels)?;
+    let active = f.gauge(
+        "ferrovs_real_active_connections",
+        "Active connections of the real",
+        &real_labels,
+    )?;
+    let inactive = f.gauge(
+        "ferrovs_real_inactive_connections",
+        "Inactive connections of the real",
+        &real_labels,
+    )?;
+    let persistent = f.gauge(
+        "ferrovs_real_persistent_connections",
+        "Persistence templates pointing at the real",
+        &real_labels,
+    )?;
+    let weight = f.gauge(
+        "ferrovs_real_weight",
+        "Configured weight of the real",
+        &real_labels,
+    )?;
+    for s in &cfg.services {
+        let sc = counters.service(&s.name);
+        let ports = ports_label(s);
+        let vip = s.vip.to_string();
+        let labels = [
+            s.name.as_str(),
+            s.protocol.as_str(),
+            vip.as_str(),
+            ports.as_str(),
+        ];
+        svc.record(&labels, &sc.map_or_else(Stats::default, |c| c.stats));
+        for r in &s.reals {
+            let port = s.real_port(r);
+            let name = format!("{}:{port}", r.address);
+            let l = [s.name.as_str(), name.as_str()];
+            let rc = sc.and_then(|c| {
+                c.reals
+                    .iter()
+                    .find(|x| x.address == r.address && x.port == port)
+            });
+            real.record(&l, &rc.map_or_else(Stats::default, |c| c.stats));
+            active
+                .with_label_values(&l)
+                .set(gauge_value(rc.map_or(0, |c| c.active)));
+            inactive
+                .with_label_values(&l)
+                .set(gauge_value(rc.map_or(0, |c| c.inactive)));
+            persistent
+                .with_label_values(&l)
+                .set(gauge_value(rc.map_or(0, |c| c.persistent)));
+            weight.with_label_values(&l).set(i64::from(r.weight));
+        }
+    }
+    let core = ["core"];
+    let rx_p = f.counter(
+        "ferrovs_core_rx_packets_total",
+        "Packets received by the worker core",
+        &core,
+    )?;
+    let rx_b = f.counter(
+        "ferrovs_core_rx_bytes_total",
+        "Bytes received by the worker core",
+        &core,
+    )?;
+    let tx_p = f.counter(
+        "ferrovs_core_tx_packets_total",
+        "Packets sent by the worker core",
+        &core,
+    )?;
+    let tx_b = f.counter(
+        "ferrovs_core_tx_bytes_total",
+        "Bytes sent by the worker core",
+        &core,
+    )?;
+    let redir = f.counter(
+        "ferrovs_core_redirects_total",
+        "Packets handed to the core that owns their connection",
+        &core,
+    )?;
+    let drops = f.counter(
+        "ferrovs_core_drops_total",
+        "Packets dropped, by reason",
+        &["core", "reason"],
+    )?;
+    let fill = f.gauge(
+        "ferrovs_conn_table_entries",
+        "Connection-table entries in use",
+        &core,
+    )?;
+    let cap = f.gauge(
+        "ferrovs_conn_table_capacity",
+        "Connection-table capacity",
+        &core,
+    )?;
+    for c in &daemon.cores {
+        let id = c.core.to_string();
+        let l = [id.as_str()];
+        rx_p.with_label_values(&l).inc_by(c.rx_packets);
+        rx_b.with_label_values(&l).inc_by(c.rx_bytes);
+        tx_p.with_label_values(&l).inc_by(c.tx_packets);
+        tx_b.with_label_values(&l).inc_by(c.tx_bytes);
+        redir.with_label_values(&l).inc_by(c.redirects);
+        for (reason, n) in &c.drops {
+            drops
+                .with_label_values(&[id.as_str(), reason.as_str()])
+                .inc_by(*n);
+        }
+        fill.with_label_values(&l).set(gauge_value(c.conns));
+        cap.with_label_values(&l).set(gauge_value(c.conn_capacity));
+    }
+    let mbufs = f.gauge("ferrovs_mbufs_in_use", "Packet buffers in use", &[])?;
+    mbufs
+        .with_label_values::<&str>(&[])
+        .set(gauge_value(daemon.mbufs_in_use));
+    let mbufs_total = f.gauge("ferrovs_mbufs_total", "Packet buffers in the pool", &[])?;
+    mbufs_total
+        .with_label_values::<&str>(&[])
+        .set(gauge_value(daemon.mbufs_total));
+    let ctl = f.counter(
+        "ferrovs_control_requests_total",
+        "Control-socket requests by result (served, refused)",
+        &["result"],
+    )?;
+    ctl.with_label_values(&["served"])
+        .inc_by(daemon.control_served);
+    ctl.with_label_values(&["refused"])
+        .inc_by(daemon.control_refused);
+    let build = f.gauge(
+        "ferrovs_build_info",
+        "Build information (value 1)",
+        &["version", "dpdk"],
+    )?;
+    build
+        .with_label_values(&[daemon.build.version.as_str(), daemon.build.dpdk.as_str()])
+        .set(1);
+    Ok(TextEncoder::new().encode_to_string(&f.reg.gather())?)
+}

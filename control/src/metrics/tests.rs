@@ -1,0 +1,187 @@
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::*;
+use crate::proto::{RealCounters, ServiceCounters};
+
+/// Parses the exposition: every non-comment line is `name{labels} value`.
+fn parse(text: &str) -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            assert!(
+                line.is_empty()
+                    || line.starts_with("# HELP ferrovs_")
+                    || line.starts_with("# TYPE ferrovs_"),
+                "{line}"
+            );
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("name and value");
+        let name = series.split('{').next().unwrap();
+        assert!(name.starts_with("ferrovs_"), "{line}");
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{line}"
+        );
+        if let Some(labels) = series.strip_prefix(name) {
+            if !labels.is_empty() {
+                assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+                for pair in labels[1..labels.len() - 1].split("\",") {
+                    let (k, v) = pair.split_once('=').expect("label=value");
+                    assert!(!k.is_empty() && v.starts_with('"'), "{line}");
+                }
+            }
+        }
+        let v: f64 = value.parse().unwrap_or_else(|_| panic!("value of {line}"));
+        assert!(
+            out.insert(series.to_string(), v).is_none(),
+            "duplicate {line}"
+        );
+    }
+    out
+}
+
+fn sample() -> (Config, Counters, DaemonMetrics) {
+    let cfg = Config::from_yaml_str(
+        "workers: {cores: [1, 2]}\nservices:\n  - name: web\n    vip: 10.0.0.100\n    port: 80\n    protocol: tcp\n    reals:\n      - {address: 10.20.0.2, port: 8080, weight: 3}\n  - {name: m, vip: 10.0.0.7, ports: \"8000-8010\", protocol: udp}\n",
+    )
+    .unwrap();
+    let counters = Counters {
+        services: vec![ServiceCounters {
+            name: "web".into(),
+            stats: Stats {
+                conns: 10,
+                inpkts: 100,
+                outpkts: 90,
+                inbytes: 10_000,
+                outbytes: 9_000,
+                cps: 2,
+                ..Stats::default()
+            },
+            reals: vec![RealCounters {
+                address: "10.20.0.2".parse().unwrap(),
+                port: 8080,
+                active: 4,
+                inactive: 5,
+                persistent: 1,
+                stats: Stats {
+                    conns: 10,
+                    ..Stats::default()
+                },
+            }],
+        }],
+    };
+    let daemon = DaemonMetrics {
+        cores: vec![CoreMetrics {
+            core: 1,
+            rx_packets: 1000,
+            rx_bytes: 64000,
+            tx_packets: 990,
+            tx_bytes: 63000,
+            redirects: 7,
+            drops: vec![("no_service".into(), 3), ("bad_checksum".into(), 1)],
+            conns: 12,
+            conn_capacity: 1 << 20,
+        }],
+        mbufs_in_use: 512,
+        mbufs_total: 8191,
+        control_served: 40,
+        control_refused: 2,
+        build: BuildInfo {
+            version: "0.1.0".into(),
+            dpdk: "22.11".into(),
+        },
+    };
+    (cfg, counters, daemon)
+}
+
+#[test]
+fn exposition_parses_and_has_the_values() {
+    let (cfg, counters, daemon) = sample();
+    let text = render(&cfg, &counters, &daemon).unwrap();
+    let m = parse(&text);
+    let get = |k: &str| *m.get(k).unwrap_or_else(|| panic!("{k} missing in\n{text}"));
+    assert_eq!(
+        get(
+            r#"ferrovs_service_connections_total{port="80",protocol="tcp",service="web",vip="10.0.0.100"}"#
+        ),
+        10.0
+    );
+    assert_eq!(
+        get(
+            r#"ferrovs_service_packets_total{direction="out",port="80",protocol="tcp",service="web",vip="10.0.0.100"}"#
+        ),
+        90.0
+    );
+    assert_eq!(
+        get(
+            r#"ferrovs_service_connections_total{port="8000-8010",protocol="udp",service="m",vip="10.0.0.7"}"#
+        ),
+        0.0
+    );
+    assert_eq!(
+        get(r#"ferrovs_real_active_connections{real="10.20.0.2:8080",service="web"}"#),
+        4.0
+    );
+    assert_eq!(
+        get(r#"ferrovs_real_weight{real="10.20.0.2:8080",service="web"}"#),
+        3.0
+    );
+    assert_eq!(
+        get(r#"ferrovs_core_drops_total{core="1",reason="no_service"}"#),
+        3.0
+    );
+    assert_eq!(get(r#"ferrovs_core_redirects_total{core="1"}"#), 7.0);
+    assert_eq!(get(r#"ferrovs_conn_table_entries{core="1"}"#), 12.0);
+    assert_eq!(get("ferrovs_mbufs_in_use"), 512.0);
+    assert_eq!(
+        get(r#"ferrovs_control_requests_total{result="refused"}"#),
+        2.0
+    );
+    assert_eq!(
+        get(r#"ferrovs_build_info{dpdk="22.11",version="0.1.0"}"#),
+        1.0
+    );
+}
+
+#[test]
+fn http_serves_metrics() {
+    let (cfg, counters, daemon) = sample();
+    let text = render(&cfg, &counters, &daemon).unwrap();
+    let server = MetricsServer::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = server.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s2 = Arc::clone(&stop);
+    let t2 = text.clone();
+    let h = std::thread::spawn(move || server.serve(Arc::new(move || t2.clone()), s2).unwrap());
+    let get = |req: &str| {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    let resp = get("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("Content-Type: text/plain; version=0.0.4"));
+    assert!(head.contains(&format!("Content-Length: {}", body.len())));
+    assert_eq!(body, text);
+    assert!(get("GET / HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404"));
+    assert!(get("POST /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405"));
+    assert!(get("\r\n\r\n").starts_with("HTTP/1.1 400"));
+    let huge = "GET /metrics HTTP/1.1\r\nX: ".to_string() + &"a".repeat(20_000);
+    let mut s = TcpStream::connect(addr).unwrap();
+    let _ = s.write_all(huge.as_bytes());
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    let head_resp = get("HEAD /metrics HTTP/1.1\r\n\r\n");
+    assert!(head_resp.ends_with("\r\n\r\n"));
+    stop.store(true, Ordering::Relaxed);
+    h.join().unwrap();
+}

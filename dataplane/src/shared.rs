@@ -1,0 +1,102 @@
+//! What one worker shows the control plane, without ever waiting for it:
+//! the snapshot generation it runs, its counters, the counters of its
+//! services, and connection listings it writes when asked (checked once per
+//! housekeeping tick; the control side polls for the answer).
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use conntrack::{ConnTable, Millis, Proto};
+
+use crate::service::ServiceCounters;
+use crate::stats::CoreStats;
+
+/// Most connections one core lists per request (the listing is for people).
+pub const MAX_LISTED: usize = 1 << 20;
+
+/// One connection as `ipvsadm -Lnc` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnView {
+    pub proto: Proto,
+    pub expire_ms: Millis,
+    pub state: &'static str,
+    pub client: (Ipv4Addr, u16),
+    pub virt: (Ipv4Addr, u16),
+    pub dest: (Ipv4Addr, u16),
+}
+
+#[derive(Default)]
+pub struct CoreShared {
+    pub stats: Arc<CoreStats>,
+    /// Generation of the snapshot this core runs.
+    pub applied: AtomicU64,
+    /// Counters of this core's services, by service id (replaced on apply).
+    services: Mutex<Vec<(u32, Arc<ServiceCounters>)>>,
+    conns_requested: AtomicBool,
+    conns_ready: AtomicBool,
+    conns: Mutex<Vec<ConnView>>,
+    /// Connections tracked / capacity, for the table-fill gauge.
+    pub conns_tracked: AtomicU64,
+    pub conns_capacity: AtomicU64,
+}
+
+impl CoreShared {
+    pub fn new(stats: Arc<CoreStats>) -> Self {
+        CoreShared {
+            stats,
+            ..Default::default()
+        }
+    }
+
+    /// Worker side: the services it runs now.
+    pub fn publish_services(&self, list: Vec<(u32, Arc<ServiceCounters>)>) {
+        *self.services.lock().unwrap_or_else(|p| p.into_inner()) = list;
+    }
+
+    /// Control side: counters of this core's services.
+    pub fn services(&self) -> Vec<(u32, Arc<ServiceCounters>)> {
+        self.services
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Worker side, once per tick: answers a pending listing request.
+    pub fn serve(&self, table: &ConnTable, now: Millis) {
+        self.conns_tracked
+            .store(table.len() as u64, Ordering::Relaxed);
+        self.conns_capacity
+            .store(table.capacity() as u64, Ordering::Relaxed);
+        if !self.conns_requested.swap(false, Ordering::Acquire) {
+            return;
+        }
+        let mut out = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        out.clear();
+        out.extend(table.iter().take(MAX_LISTED).map(|c| ConnView {
+            proto: c.orig.proto,
+            expire_ms: c.remaining(now),
+            state: c.state_name(),
+            client: (c.orig.src, c.orig.sport),
+            virt: (c.orig.dst, c.orig.dport),
+            dest: (c.reply.src, c.reply.sport),
+        }));
+        drop(out);
+        self.conns_ready.store(true, Ordering::Release);
+    }
+
+    /// Control side: asks for a listing (answered at the worker's next tick).
+    pub fn request_conns(&self) {
+        self.conns_ready.store(false, Ordering::Release);
+        self.conns_requested.store(true, Ordering::Release);
+    }
+
+    /// Control side: the listing, once the worker wrote it.
+    pub fn take_conns(&self) -> Option<Vec<ConnView>> {
+        if !self.conns_ready.swap(false, Ordering::Acquire) {
+            return None;
+        }
+        Some(std::mem::take(
+            &mut *self.conns.lock().unwrap_or_else(|p| p.into_inner()),
+        ))
+    }
+}

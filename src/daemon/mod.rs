@@ -1,0 +1,295 @@
+//! The daemon side of the control plane: the `control::server::Backend` the
+//! control socket drives. A change becomes one snapshot for all workers and
+//! is acknowledged once every worker runs it; workers never wait for us, and
+//! we wait for them by sleeping, never by spinning.
+pub mod ids;
+pub mod plane;
+mod rates;
+
+use std::collections::HashMap;
+use std::net::SocketAddrV4;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use control::config::{Config, Protocol};
+use control::proto::{
+    ConnEntry, ControlError, Counters, ErrorKind, RealCounters, ServiceCounters, ServiceKey, Stats,
+};
+use control::server::Backend;
+use dataplane::shared::CoreShared;
+use dataplane::stats::TrafficStats;
+use dataplane::SnapshotCell;
+
+use crate::convert;
+use ids::Ids;
+use rates::{RateKey, Rates};
+
+/// How long a change may take to reach every worker.
+const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection listing may take.
+const LIST_TIMEOUT: Duration = Duration::from_secs(2);
+const POLL: Duration = Duration::from_millis(1);
+
+pub struct Daemon {
+    path: PathBuf,
+    config: Mutex<Config>,
+    ids: Mutex<Ids>,
+    macs: Vec<Option<[u8; 6]>>,
+    cell: Arc<SnapshotCell>,
+    cores: Vec<Arc<CoreShared>>,
+    /// Serialises changes, so snapshots are published in order.
+    apply_lock: Mutex<()>,
+    /// Counters as they were at the last `-Z`, subtracted from what we report.
+    zeroed: Mutex<HashMap<RateKey, Stats>>,
+    rates: Mutex<Rates>,
+}
+
+fn traffic(t: &TrafficStats) -> Stats {
+    Stats {
+        conns: t.conns.get(),
+        inpkts: t.in_packets.get(),
+        outpkts: t.out_packets.get(),
+        inbytes: t.in_bytes.get(),
+        outbytes: t.out_bytes.get(),
+        ..Stats::default()
+    }
+}
+
+fn minus(a: Stats, b: Stats) -> Stats {
+    Stats {
+        conns: a.conns.saturating_sub(b.conns),
+        inpkts: a.inpkts.saturating_sub(b.inpkts),
+        outpkts: a.outpkts.saturating_sub(b.outpkts),
+        inbytes: a.inbytes.saturating_sub(b.inbytes),
+        outbytes: a.outbytes.saturating_sub(b.outbytes),
+        ..a
+    }
+}
+
+impl Daemon {
+    pub fn new(
+        path: PathBuf,
+        config: Config,
+        ids: Ids,
+        macs: Vec<Option<[u8; 6]>>,
+        cell: Arc<SnapshotCell>,
+        cores: Vec<Arc<CoreShared>>,
+    ) -> Daemon {
+        Daemon {
+            path,
+            config: Mutex::new(config),
+            ids: Mutex::new(ids),
+            macs,
+            cell,
+            cores,
+            apply_lock: Mutex::new(()),
+            zeroed: Mutex::new(HashMap::new()),
+            rates: Mutex::new(Rates::default()),
+        }
+    }
+
+    pub fn cores(&self) -> &[Arc<CoreShared>] {
+        &self.cores
+    }
+
+    /// Raw totals per service and real, summed over the cores.
+    fn totals(&self) -> HashMap<RateKey, (Stats, [u64; 3])> {
+        let mut out: HashMap<RateKey, (Stats, [u64; 3])> = HashMap::new();
+        for core in &self.cores {
+            for (sid, c) in core.services() {
+                let e = out.entry((sid, None)).or_default();
+                e.0 = e.0.add(&traffic(&c.service));
+                for (rid, r) in c.reals.iter().enumerate() {
+                    let e = out.entry((sid, Some(rid as u32))).or_default();
+                    e.0 = e.0.add(&traffic(&r.traffic));
+                    e.1[0] += r.active.load(Ordering::Relaxed);
+                    e.1[1] += r.inactive.load(Ordering::Relaxed);
+                    e.1[2] += r.persistent.load(Ordering::Relaxed);
+                }
+            }
+        }
+        out
+    }
+
+    /// Called every `rates::INTERVAL_MS` by the sampler thread.
+    pub fn sample_rates(&self) {
+        let totals = self
+            .totals()
+            .into_iter()
+            .map(|(k, (s, _))| (k, s))
+            .collect();
+        self.rates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sample(totals);
+    }
+
+    pub fn sample_interval() -> Duration {
+        Duration::from_millis(rates::INTERVAL_MS)
+    }
+
+    fn wait_applied(&self, generation: u64) -> Result<(), ControlError> {
+        let start = Instant::now();
+        while self
+            .cores
+            .iter()
+            .any(|c| c.applied.load(Ordering::Acquire) < generation)
+        {
+            if start.elapsed() > APPLY_TIMEOUT {
+                return Err(ControlError::new(
+                    ErrorKind::Internal,
+                    "workers did not take the new configuration in time",
+                ));
+            }
+            std::thread::sleep(POLL);
+        }
+        Ok(())
+    }
+}
+
+impl Backend for Daemon {
+    fn apply(&self, new: Config) -> Result<(), ControlError> {
+        let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let cur = self.config.lock().unwrap_or_else(|p| p.into_inner());
+            if new.ports != cur.ports || new.workers != cur.workers {
+                return Err(ControlError::invalid(
+                    "ports",
+                    "ports and workers change only with a restart",
+                ));
+            }
+        }
+        new.validate()
+            .map_err(|e| ControlError::invalid(e.path.clone(), e.to_string()))?;
+        let snap = {
+            let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+            convert::snapshot_with_ids(&new, &self.macs, self.cores.len(), &mut ids)
+                .map_err(|e| ControlError::invalid("config", e.to_string()))?
+        };
+        self.cell.publish(snap);
+        self.wait_applied(self.cell.generation())?;
+        *self.config.lock().unwrap_or_else(|p| p.into_inner()) = new;
+        tracing::info!(
+            generation = self.cell.generation(),
+            "configuration applied on every worker"
+        );
+        Ok(())
+    }
+
+    fn config(&self) -> Config {
+        self.config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn counters(&self) -> Counters {
+        let cfg = self.config();
+        let totals = self.totals();
+        let zeroed = self
+            .zeroed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let rates = self.rates.lock().unwrap_or_else(|p| p.into_inner());
+        let ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        let report = |k: RateKey| {
+            let (raw, counts) = totals.get(&k).copied().unwrap_or_default();
+            let s = minus(raw, zeroed.get(&k).copied().unwrap_or_default());
+            (rates.with_rates(k, s), counts)
+        };
+        let services = cfg
+            .services
+            .iter()
+            .map(|s| {
+                let sid = ids.service_id(s).unwrap_or(u32::MAX);
+                let reals = s
+                    .reals
+                    .iter()
+                    .map(|r| {
+                        let port = s.real_port(r);
+                        let rid = ids.real_id(sid, r.address, port);
+                        let (stats, c) =
+                            rid.map(|rid| report((sid, Some(rid)))).unwrap_or_default();
+                        RealCounters {
+                            address: r.address,
+                            port,
+                            active: c[0],
+                            inactive: c[1],
+                            persistent: c[2],
+                            stats,
+                        }
+                    })
+                    .collect();
+                ServiceCounters {
+                    name: s.name.clone(),
+                    stats: report((sid, None)).0,
+                    reals,
+                }
+            })
+            .collect();
+        Counters { services }
+    }
+
+    fn connections(&self) -> Vec<ConnEntry> {
+        for c in &self.cores {
+            c.request_conns();
+        }
+        let start = Instant::now();
+        let mut pending: Vec<&Arc<CoreShared>> = self.cores.iter().collect();
+        let mut out = Vec::new();
+        while !pending.is_empty() && start.elapsed() < LIST_TIMEOUT {
+            pending.retain(|c| match c.take_conns() {
+                Some(list) => {
+                    out.extend(list.into_iter().map(|v| ConnEntry {
+                        protocol: match v.proto {
+                            dataplane::conntrack::Proto::Tcp => Protocol::Tcp,
+                            dataplane::conntrack::Proto::Udp => Protocol::Udp,
+                        },
+                        expire_ms: v.expire_ms,
+                        state: v.state.to_owned(),
+                        client: SocketAddrV4::new(v.client.0, v.client.1),
+                        virt: SocketAddrV4::new(v.virt.0, v.virt.1),
+                        dest: SocketAddrV4::new(v.dest.0, v.dest.1),
+                    }));
+                    false
+                }
+                None => true,
+            });
+            if !pending.is_empty() {
+                std::thread::sleep(POLL);
+            }
+        }
+        out
+    }
+
+    fn reload(&self) -> Result<(), ControlError> {
+        let new = Config::load(&self.path)
+            .map_err(|e| ControlError::invalid(e.path.clone(), e.to_string()))?;
+        self.apply(new)
+    }
+
+    fn zero(&self, service: Option<ServiceKey>) {
+        let cfg = self.config();
+        let totals = self.totals();
+        let ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        let wanted: Vec<u32> = cfg
+            .services
+            .iter()
+            .filter(|s| {
+                service
+                    .as_ref()
+                    .is_none_or(|k| control::rules::serves(s, k))
+            })
+            .filter_map(|s| ids.service_id(s))
+            .collect();
+        let mut zeroed = self.zeroed.lock().unwrap_or_else(|p| p.into_inner());
+        for (k, (s, _)) in totals {
+            if wanted.contains(&k.0) {
+                zeroed.insert(k, s);
+            }
+        }
+    }
+}
