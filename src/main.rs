@@ -50,6 +50,15 @@ enum Cmd {
 enum ConfigCmd {
     /// Validate a YAML file without running anything.
     Check { file: PathBuf },
+    /// Print the services of a YAML file as an ipvsadm rule dump (`ipvsadm -S -n`).
+    ToIpvsadm { file: PathBuf },
+    /// Read an ipvsadm rule dump (`ipvsadm -S -n`) on stdin and print the YAML
+    /// `services:` section it describes; with --base, a whole config whose
+    /// services are replaced by the dump's.
+    FromIpvsadm {
+        #[arg(long)]
+        base: Option<PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -68,14 +77,45 @@ fn main() -> Result<()> {
             output,
             report,
         } => replay(&load(&config)?, &input, &output, report.as_ref()),
-        Cmd::Config {
-            cmd: ConfigCmd::Check { file },
-        } => {
-            load(&file)?;
-            println!("{}: ok", file.display());
-            Ok(())
+        Cmd::Config { cmd } => match cmd {
+            ConfigCmd::Check { file } => {
+                load(&file)?;
+                println!("{}: ok", file.display());
+                Ok(())
+            }
+            ConfigCmd::ToIpvsadm { file } => {
+                print!("{}", control::convert::ipvsadm_from_config(&load(&file)?));
+                Ok(())
+            }
+            ConfigCmd::FromIpvsadm { base } => from_ipvsadm(base.as_deref()),
+        },
+    }
+}
+
+fn from_ipvsadm(base: Option<&std::path::Path>) -> Result<()> {
+    let mut dump = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut dump).context("reading stdin")?;
+    let services =
+        control::convert::services_from_ipvsadm(&dump).map_err(|e| anyhow::anyhow!("{e}"))?;
+    match base {
+        Some(path) => {
+            let mut cfg = load(path)?;
+            cfg.services = services;
+            cfg.validate()?;
+            print!("{}", cfg.to_yaml());
+        }
+        None => {
+            #[derive(serde::Serialize)]
+            struct Services {
+                services: Vec<control::config::Service>,
+            }
+            print!(
+                "{}",
+                serde_yaml_ng::to_string(&Services { services }).context("writing YAML")?
+            );
         }
     }
+    Ok(())
 }
 
 fn load(path: &std::path::Path) -> Result<Config> {

@@ -134,7 +134,7 @@ fn ipp(args: &[String]) -> Result<()> {
     for mode in modes {
         let m = mode.name();
         let (ns, n0s, fs) = (n.to_string(), n0.to_string(), flows.to_string());
-        let mut ir = |count: &str, baseline: bool, tag: &str| -> Result<u64> {
+        let ir = |count: &str, baseline: bool, tag: &str| -> Result<u64> {
             let mut a = vec!["--mode", m, "--packets", count, "--flows", fs.as_str()];
             if baseline {
                 a.push("--baseline");

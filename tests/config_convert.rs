@@ -1,0 +1,64 @@
+//! An LVS user brings rules over: `ferrovs config to-ipvsadm` and
+//! `from-ipvsadm` convert between the YAML and an `ipvsadm -S -n` dump, and
+//! the round trip is lossless.
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn ferrovs(args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ferrovs"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn config(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("configs")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn yaml_to_ipvsadm_and_back_is_lossless() {
+    for name in [
+        "lab.yaml",
+        "lab-fullnat.yaml",
+        "lab-tun.yaml",
+        "replay-modes.yaml",
+        "example.yaml",
+    ] {
+        let (ok, dump, err) = ferrovs(&["config", "to-ipvsadm", &config(name)], "");
+        assert!(ok, "{name}: {err}");
+        assert!(dump.starts_with("-A -t "), "{name}: {dump}");
+        let (ok, yaml, err) = ferrovs(&["config", "from-ipvsadm", "--base", &config(name)], &dump);
+        assert!(ok, "{name}: {err}");
+        let path = std::env::temp_dir().join(format!("ferrovs-conv-{}-{name}", std::process::id()));
+        std::fs::write(&path, &yaml).unwrap();
+        let (ok, again, err) = ferrovs(&["config", "to-ipvsadm", path.to_str().unwrap()], "");
+        let _ = std::fs::remove_file(&path);
+        assert!(ok, "{name}: {err}");
+        assert_eq!(again, dump, "{name}: the round trip keeps every rule");
+    }
+}
+
+#[test]
+fn a_bad_dump_is_refused_naming_the_line() {
+    let (ok, _, err) = ferrovs(
+        &["config", "from-ipvsadm"],
+        "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.1.0.1 -w 99999\n",
+    );
+    assert!(!ok);
+    assert!(err.contains('2'), "names line 2: {err}");
+}
