@@ -15,6 +15,7 @@ use crate::wire::{IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
 const ETH_LEN: usize = 14;
 const TCP_SYN: u8 = 0x02;
 const TCP_RST: u8 = 0x04;
+const ICMP_ECHO_REQUEST: u8 = 8;
 
 /// What the pipeline needs from the L3/L4 headers, read once.
 pub(super) struct Headers {
@@ -42,9 +43,10 @@ impl<F: Frame> Pipeline<F> {
         }
         let (src, dst, proto) = (ip.src_addr(), ip.dst_addr(), ip.protocol());
         let (hl, tl) = (ip.header_len(), usize::from(ip.total_len()));
-        if self.snap.is_own_address(in_port, dst)
-            || (proto == IpProtocol::ICMP && self.snap.is_vip(dst))
-        {
+        // The director answers pings to its addresses and to every VIP; ICMP
+        // errors to a VIP are about a connection and get translated below.
+        let echo = proto == IpProtocol::ICMP && ipbuf.get(hl) == Some(&ICMP_ECHO_REQUEST);
+        if self.snap.is_own_address(in_port, dst) || (echo && self.snap.is_vip(dst)) {
             return self.local(data, hl, tl);
         }
         let l4 = &ipbuf[hl..tl];
