@@ -238,3 +238,175 @@ fn fvsadm_reload_robustness_and_metrics_on_the_live_daemon() {
     assert!(st.success(), "{st:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn run_ok(sock: &Path, args: &[&str]) -> String {
+    let (rc, out, err) = fvsadm(sock, args);
+    assert_eq!(rc, 0, "fvsadm {args:?}: {err}");
+    out
+}
+
+#[test]
+fn every_fvsadm_command_against_the_live_daemon() {
+    if !is_root() {
+        eprintln!("lab tests need root; skipped");
+        return;
+    }
+    let lab = Lab::up(3);
+    let dir = temp_dir().join("all");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg_path = dir.join("ferrovs.yaml");
+    std::fs::write(&cfg_path, config(&dir, 1)).unwrap();
+    let sock = dir.join("ctl.sock");
+    let mut director = lab.director(&cfg_path);
+    lab.wait_for_service(URL, Duration::from_secs(30));
+    let s = sock.as_path();
+
+    run_ok(
+        s,
+        &[
+            "-A",
+            "-t",
+            "10.99.0.100:90",
+            "-s",
+            "rr",
+            "-p",
+            "100",
+            "-M",
+            "255.255.255.0",
+        ],
+    );
+    let out = run_ok(s, &["-L", "-n", "-t", "10.99.0.100:90"]);
+    assert!(
+        out.contains("TCP  10.99.0.100:90 rr persistent 100 mask 255.255.255.0"),
+        "{out}"
+    );
+    run_ok(s, &["-E", "-t", "10.99.0.100:90", "-s", "wlc"]);
+    let out = run_ok(s, &["-L", "-n", "-t", "10.99.0.100:90"]);
+    assert!(
+        out.contains("TCP  10.99.0.100:90 wlc\n"),
+        "-E resets omitted options: {out}"
+    );
+    run_ok(
+        s,
+        &[
+            "-a",
+            "-t",
+            "10.99.0.100:90",
+            "-r",
+            "10.99.1.11:8080",
+            "-m",
+            "-w",
+            "2",
+        ],
+    );
+    run_ok(
+        s,
+        &["-a", "-t", "10.99.0.100:90", "-r", "10.99.1.12:8080", "-m"],
+    );
+    run_ok(
+        s,
+        &[
+            "-e",
+            "-t",
+            "10.99.0.100:90",
+            "-r",
+            "10.99.1.11:8080",
+            "-m",
+            "-w",
+            "3",
+            "-x",
+            "100",
+            "-y",
+            "50",
+        ],
+    );
+    let out = run_ok(s, &["-L", "-n", "--thresholds", "-t", "10.99.0.100:90"]);
+    assert!(
+        out.contains("10.99.1.11:8080") && out.contains("100") && out.contains("50"),
+        "{out}"
+    );
+    let r = lab.http_requests("http://10.99.0.100:90/", 8);
+    assert_eq!(r["ok"], 8, "{r}");
+
+    // Listings in every format the daemon serves.
+    let stats = run_ok(s, &["-L", "-n", "--stats"]);
+    assert!(
+        stats.contains("Conns   InPkts  OutPkts  InBytes OutBytes"),
+        "{stats}"
+    );
+    let rate = run_ok(s, &["-L", "-n", "--rate"]);
+    assert!(
+        rate.contains("CPS    InPPS   OutPPS    InBPS   OutBPS"),
+        "{rate}"
+    );
+    run_ok(s, &["-L", "-n", "--stats", "--exact"]);
+    let conns = run_ok(s, &["-L", "-n", "-c"]);
+    assert!(conns.starts_with("IPVS connection entries\npro expire state       source             virtual            destination\n"), "{conns}");
+    assert!(conns.contains("10.99.0.100:90"), "{conns}");
+
+    // Timeouts.
+    run_ok(s, &["--set", "800", "100", "200"]);
+    assert_eq!(
+        run_ok(s, &["-L", "--timeout"]),
+        "Timeout (tcp tcpfin udp): 800 100 200\n"
+    );
+
+    // Zero the counters.
+    run_ok(s, &["-Z"]);
+    let zeroed = run_ok(
+        s,
+        &["-L", "-n", "--stats", "--exact", "-t", "10.99.0.100:90"],
+    );
+    let row = zeroed.lines().find(|l| l.starts_with("TCP")).unwrap();
+    assert_eq!(row.split_whitespace().nth(2), Some("0"), "{zeroed}");
+
+    // Local addresses (FullNAT pools).
+    run_ok(s, &["-P", "-t", "10.99.0.100:80", "-z", "10.99.1.100"]);
+    assert!(run_ok(s, &["-G", "-t", "10.99.0.100:80"]).contains("10.99.1.100"));
+    run_ok(s, &["-Q", "-t", "10.99.0.100:80", "-z", "10.99.1.100"]);
+    assert!(!run_ok(s, &["-G", "-t", "10.99.0.100:80"]).contains("10.99.1.100"));
+
+    // -S | -C | -R restores the same rules.
+    let before = run_ok(s, &["-L", "-n"]);
+    let dump = run_ok(s, &["-S", "-n"]);
+    run_ok(s, &["-C"]);
+    assert!(!run_ok(s, &["-L", "-n"]).contains("TCP"), "cleared");
+    let mut child = Command::new(Path::new(env!("CARGO_BIN_EXE_ferrovs")).with_file_name("fvsadm"))
+        .arg("--socket")
+        .arg(s)
+        .arg("-R")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dump.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let restored = run_ok(s, &["-L", "-n"]);
+    let strip = |t: &str| {
+        t.lines()
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip(&restored),
+        strip(&before),
+        "same services and reals after -S | -R"
+    );
+    let r = lab.http_requests(URL, 9);
+    assert_eq!(r["ok"], 9, "restored rules forward: {r}");
+
+    // Deleting.
+    run_ok(s, &["-d", "-t", "10.99.0.100:90", "-r", "10.99.1.12:8080"]);
+    run_ok(s, &["-D", "-t", "10.99.0.100:90"]);
+    let (rc, _, err) = fvsadm(s, &["-D", "-t", "10.99.0.100:90"]);
+    assert_ne!(rc, 0);
+    assert!(err.contains("No such service"), "{err}");
+
+    let st = director.terminate(Duration::from_secs(15));
+    assert!(st.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

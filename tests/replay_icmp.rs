@@ -9,7 +9,14 @@ const SEC: u64 = 1_000_000_000;
 
 /// An ICMP error of `icmp_type`/`code` from `from` to `to`, quoting `quoted`'s
 /// IP header and first 8 bytes.
-fn icmp_error(src_mac: [u8; 6], from: Ipv4Addr, to: Ipv4Addr, icmp_type: u8, code: u8, quoted: &[u8]) -> Vec<u8> {
+fn icmp_error(
+    src_mac: [u8; 6],
+    from: Ipv4Addr,
+    to: Ipv4Addr,
+    icmp_type: u8,
+    code: u8,
+    quoted: &[u8],
+) -> Vec<u8> {
     let ip = &quoted[14..];
     let ihl = usize::from(ip[0] & 0xf) * 4;
     let mut m = vec![icmp_type, code, 0, 0, 0, 0, 0x05, 0xdc];
@@ -43,11 +50,19 @@ fn an_error_from_the_real_server_side_reaches_the_client_as_about_its_own_packet
     let f = &r.out[1].1;
     assert_eq!(&f[0..6], &CLIENT_MAC, "to the client");
     let ip = &f[14..34];
-    assert_eq!(&ip[12..16], &VIP.octets(), "from the VIP: the client never heard of the RS");
+    assert_eq!(
+        &ip[12..16],
+        &VIP.octets(),
+        "from the VIP: the client never heard of the RS"
+    );
     assert_eq!(&ip[16..20], &CLIENT.octets());
     assert_eq!(csum(ip, 0), 0);
     assert_eq!(csum(&f[34..], 0), 0, "ICMP checksum");
-    assert_eq!(quote_of(f), (CLIENT, 43000, VIP, 80), "quotes the packet as the client sent it");
+    assert_eq!(
+        quote_of(f),
+        (CLIENT, 43000, VIP, 80),
+        "quotes the packet as the client sent it"
+    );
     assert_eq!((f[34], f[35]), (3, 3), "type and code kept");
 }
 
@@ -58,19 +73,29 @@ fn an_error_from_the_client_side_reaches_the_real_server() {
     let rs = parse_tcp(&first.out[0].1).dst;
     let rs_mac = RS_MAC[RS.iter().position(|r| *r == rs).unwrap()];
     let syn_ack = tcp_frame(rs_mac, rs, 8080, CLIENT, 43001, SYN | ACK);
-    let second = replay(&nat_config(), &[(SEC, syn.clone()), (SEC + 1, syn_ack.clone())]);
+    let second = replay(
+        &nat_config(),
+        &[(SEC, syn.clone()), (SEC + 1, syn_ack.clone())],
+    );
     let to_client = second.out[1].1.clone();
     // A router on the client's side: time exceeded for the SYN-ACK we sent.
     let router = Ipv4Addr::new(10, 0, 0, 254);
     let err = icmp_error([2, 0, 0, 0, 0, 0xfe], router, VIP, 11, 0, &to_client);
-    let r = replay(&nat_config(), &[(SEC, syn), (SEC + 1, syn_ack), (SEC + 2, err)]);
+    let r = replay(
+        &nat_config(),
+        &[(SEC, syn), (SEC + 1, syn_ack), (SEC + 2, err)],
+    );
     assert_eq!(r.out.len(), 3, "{}", r.report);
     let f = &r.out[2].1;
     assert_eq!(&f[0..6], &rs_mac, "to the real server");
     assert_eq!(&f[14 + 16..14 + 20], &rs.octets());
     assert_eq!(csum(&f[14..34], 0), 0);
     assert_eq!(csum(&f[34..], 0), 0);
-    assert_eq!(quote_of(f), (rs, 8080, CLIENT, 43001), "quotes the packet as the RS sent it");
+    assert_eq!(
+        quote_of(f),
+        (rs, 8080, CLIENT, 43001),
+        "quotes the packet as the RS sent it"
+    );
 }
 
 #[test]
@@ -83,11 +108,26 @@ fn errors_about_unknown_connections_and_other_icmp_are_dropped_with_reasons() {
             m.extend_from_slice(&[0; 12]);
             let c = csum(&m, 0);
             m[2..4].copy_from_slice(&c.to_be_bytes());
-            eth(DIRECTOR_MAC, CLIENT_MAC, 0x0800, &ipv4(CLIENT, Ipv4Addr::new(10, 1, 0, 11), 1, &m))
+            eth(
+                DIRECTOR_MAC,
+                CLIENT_MAC,
+                0x0800,
+                &ipv4(CLIENT, Ipv4Addr::new(10, 1, 0, 11), 1, &m),
+            )
         }),
     ];
     let r = replay(&nat_config(), &frames);
     assert!(r.out.is_empty());
-    assert_eq!(drops(&r.report, "no_connection"), 1, "{}", r.report["drops"]);
-    assert_eq!(drops(&r.report, "icmp_unsupported"), 1, "{}", r.report["drops"]);
+    assert_eq!(
+        drops(&r.report, "no_connection"),
+        1,
+        "{}",
+        r.report["drops"]
+    );
+    assert_eq!(
+        drops(&r.report, "icmp_unsupported"),
+        1,
+        "{}",
+        r.report["drops"]
+    );
 }

@@ -30,7 +30,11 @@ services:
       - {{address: 10.1.0.13}}
 "
     );
-    let p = std::env::temp_dir().join(format!("ferrovs-mp-{}-{}.yaml", std::process::id(), ports.len() + persistence.len()));
+    let p = std::env::temp_dir().join(format!(
+        "ferrovs-mp-{}-{}.yaml",
+        std::process::id(),
+        ports.len() + persistence.len()
+    ));
     std::fs::write(&p, y).unwrap();
     p
 }
@@ -63,15 +67,26 @@ fn a_port_list_is_one_service_and_ports_are_kept() {
         .collect();
     let r = replay(&cfg, &frames);
     let sent: Vec<u16> = r.out.iter().map(|(_, f)| parse_tcp(f).dport).collect();
-    assert_eq!(sent, vec![80, 443, 8000, 8002], "covered ports forwarded, each to the same port on the real");
-    assert_eq!(drops(&r.report, "no_service"), 2, "8003 and 22 are not part of the service");
+    assert_eq!(
+        sent,
+        vec![80, 443, 8000, 8002],
+        "covered ports forwarded, each to the same port on the real"
+    );
+    assert_eq!(
+        drops(&r.report, "no_service"),
+        2,
+        "8003 and 22 are not part of the service"
+    );
     let reals: Vec<Ipv4Addr> = r.out.iter().map(|(_, f)| parse_tcp(f).dst).collect();
     assert_ne!(reals[0], reals[1], "one rr sequence across the ports");
 }
 
 #[test]
 fn persistence_holds_across_the_ports_of_a_multi_port_service() {
-    let cfg = config("ports: [80, 443]", "persistence: {timeout: 300, netmask: 255.255.255.0}");
+    let cfg = config(
+        "ports: [80, 443]",
+        "persistence: {timeout: 300, netmask: 255.255.255.0}",
+    );
     let a = Ipv4Addr::new(10, 0, 0, 2);
     let same_net = Ipv4Addr::new(10, 0, 0, 77);
     let frames = vec![
@@ -84,17 +99,35 @@ fn persistence_holds_across_the_ports_of_a_multi_port_service() {
     let reals: Vec<Ipv4Addr> = r.out.iter().map(|(_, f)| parse_tcp(f).dst).collect();
     assert_eq!(reals.len(), 4, "{}", r.report);
     assert_eq!(reals[1], reals[0], "same client, other port: same real");
-    assert_eq!(reals[2], reals[0], "same /24 (the persistence netmask): same real");
+    assert_eq!(
+        reals[2], reals[0],
+        "same /24 (the persistence netmask): same real"
+    );
     assert_ne!(reals[3], reals[0], "another network is scheduled anew");
 }
 
 #[test]
 fn a_port_zero_service_takes_every_port() {
     let cfg = config("port: 0", "persistence: {timeout: 60}");
-    let frames: Vec<_> = [1u16, 80, 65535].iter().enumerate().map(|(i, p)| (SEC + i as u64, syn(CLIENT, 41000 + i as u16, *p))).collect();
+    let frames: Vec<_> = [1u16, 80, 65535]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (SEC + i as u64, syn(CLIENT, 41000 + i as u16, *p)))
+        .collect();
     let r = replay(&cfg, &frames);
-    let sent: Vec<(Ipv4Addr, u16)> = r.out.iter().map(|(_, f)| parse_tcp(f)).map(|s| (s.dst, s.dport)).collect();
+    let sent: Vec<(Ipv4Addr, u16)> = r
+        .out
+        .iter()
+        .map(|(_, f)| parse_tcp(f))
+        .map(|s| (s.dst, s.dport))
+        .collect();
     assert_eq!(sent.len(), 3, "{}", r.report);
-    assert!(sent.iter().all(|s| s.0 == sent[0].0), "one template for all ports: {sent:?}");
-    assert_eq!(sent.iter().map(|s| s.1).collect::<Vec<_>>(), vec![1, 80, 65535]);
+    assert!(
+        sent.iter().all(|s| s.0 == sent[0].0),
+        "one template for all ports: {sent:?}"
+    );
+    assert_eq!(
+        sent.iter().map(|s| s.1).collect::<Vec<_>>(),
+        vec![1, 80, 65535]
+    );
 }
