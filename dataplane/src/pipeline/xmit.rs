@@ -3,7 +3,7 @@
 //! only the MAC (done by `emit`), TUN wraps the packet in IPIP.
 use std::net::Ipv4Addr;
 
-use conntrack::{ConnId, Dir, Millis, Proto, TcpFlags};
+use conntrack::{ConnId, Dir, Millis, Proto, TcpFlags, Tuple};
 
 use super::l4::Headers;
 use super::{tag, Pipeline, Verdict};
@@ -70,48 +70,18 @@ impl<F: Frame> Pipeline<F> {
                 Verdict::Route(orig.src)
             }
             (Forward::FullNat, Dir::In) => {
-                let to = NatTuple {
-                    src: reply.dst,
-                    sport: reply.dport,
-                    dst: reply.src,
-                    dport: reply.sport,
-                };
-                if rewrite_fullnat_in(
-                    &mut frame.data_mut()[ETH_LEN..],
-                    h.hl,
-                    h.tl,
-                    ip_proto(h.proto),
-                    to,
-                )
-                .is_err()
-                {
+                if !fullnat_rewrite(frame, h, dir, reply.reversed()) {
                     return Verdict::Drop(DropReason::TruncatedL4);
                 }
-                decrement_ttl(frame.data_mut());
                 if tag::toa_pending(ctag) {
                     self.add_toa(frame, h, id, ctag, reply.src);
                 }
                 Verdict::Route(reply.src)
             }
             (Forward::FullNat, Dir::Out) => {
-                let to = NatTuple {
-                    src: orig.dst,
-                    sport: orig.dport,
-                    dst: orig.src,
-                    dport: orig.sport,
-                };
-                if rewrite_fullnat_out(
-                    &mut frame.data_mut()[ETH_LEN..],
-                    h.hl,
-                    h.tl,
-                    ip_proto(h.proto),
-                    to,
-                )
-                .is_err()
-                {
+                if !fullnat_rewrite(frame, h, dir, orig.reversed()) {
                     return Verdict::Drop(DropReason::TruncatedL4);
                 }
-                decrement_ttl(frame.data_mut());
                 if h.proto == Proto::Tcp
                     && h.flags & (SYN | ACK) == SYN | ACK
                     && self.toa_enabled(svc)
@@ -207,6 +177,28 @@ fn ip_proto(p: Proto) -> IpProtocol {
         Proto::Tcp => IpProtocol::TCP,
         Proto::Udp => IpProtocol::UDP,
     }
+}
+
+/// FullNAT: makes the packet read `to` (both addresses and ports), as a
+/// router decrementing the TTL. False when the headers do not allow it.
+#[inline]
+fn fullnat_rewrite<F: Frame>(frame: &mut F, h: &Headers, dir: Dir, to: Tuple) -> bool {
+    let to = NatTuple {
+        src: to.src,
+        sport: to.sport,
+        dst: to.dst,
+        dport: to.dport,
+    };
+    let ipbuf = &mut frame.data_mut()[ETH_LEN..];
+    let done = match dir {
+        Dir::In => rewrite_fullnat_in(ipbuf, h.hl, h.tl, ip_proto(h.proto), to),
+        Dir::Out => rewrite_fullnat_out(ipbuf, h.hl, h.tl, ip_proto(h.proto), to),
+    };
+    if done.is_err() {
+        return false;
+    }
+    decrement_ttl(frame.data_mut());
+    true
 }
 
 #[inline]
