@@ -79,6 +79,17 @@ pub struct ServiceReport {
     pub reals: Vec<RealReport>,
 }
 
+/// What one input frame did to the connection table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceEntry {
+    pub ts_ms: u64,
+    /// IPVS state of the frame's connection after it (None: no connection).
+    pub state: Option<&'static str>,
+    pub expires_ms: Option<u64>,
+    /// Connections tracked after the frame (and the expiry it triggered).
+    pub conns: usize,
+}
+
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct ReplayReport {
     pub frames_in: u64,
@@ -94,6 +105,7 @@ pub struct ReplayReport {
     pub drops: std::collections::BTreeMap<String, u64>,
     pub services: Vec<ServiceReport>,
     pub sent: Vec<SentFrame>,
+    pub trace: Vec<TraceEntry>,
 }
 
 /// Runs `input` through a single-core pipeline configured by `snap`.
@@ -114,12 +126,21 @@ pub fn replay<R: Read, W: Write>(
     let mut worker = Worker::new(pipeline, io, 32);
     let mut reader = PcapReader::new(input)?;
     let mut frames_in = 0;
+    let mut trace = Vec::new();
     while let Some(rec) = reader.next_record()? {
         frames_in += 1;
         let io = worker.io_mut();
         io.now_ns = rec.ts_nanos;
         io.next = Some(VecFrame::from_bytes(&rec.data));
-        worker.poll_once(rec.ts_nanos / 1_000_000);
+        let now = rec.ts_nanos / 1_000_000;
+        worker.poll_once(now);
+        let c = worker.pipeline.last_conn();
+        trace.push(TraceEntry {
+            ts_ms: now,
+            state: c.map(|c| c.state_name()),
+            expires_ms: c.map(|c| c.expires),
+            conns: worker.pipeline.conns().len(),
+        });
     }
     let io = worker.io_mut();
     if let Some(e) = io.error.take() {
@@ -127,7 +148,9 @@ pub fn replay<R: Read, W: Write>(
     }
     io.writer.flush()?;
     let sent = std::mem::take(&mut io.sent);
-    Ok(report(&worker.pipeline, &stats, frames_in, sent))
+    let mut r = report(&worker.pipeline, &stats, frames_in, sent);
+    r.trace = trace;
+    Ok(r)
 }
 
 fn report(
@@ -183,5 +206,6 @@ fn report(
         drops,
         services,
         sent,
+        trace: Vec::new(),
     }
 }

@@ -12,7 +12,7 @@ mod xmit;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use conntrack::{Conn, ConnTable, Millis, TemplateTable};
+use conntrack::{Conn, ConnId, ConnTable, Millis, TemplateTable};
 use hashbrown::HashMap;
 
 use crate::frame::Frame;
@@ -70,6 +70,8 @@ pub struct Pipeline<F> {
     learned: Vec<NeighborUpdate>,
     /// Copy of a frame that is rewritten into an ICMP error about itself.
     scratch: Vec<u8>,
+    /// The connection the last frame belonged to (replay traces, debugging).
+    last_conn: Option<ConnId>,
 }
 
 impl<F: Frame> Pipeline<F> {
@@ -89,6 +91,7 @@ impl<F: Frame> Pipeline<F> {
             core_mask: (cores.max(1).next_power_of_two() - 1) as u16,
             learned: Vec::with_capacity(MAX_LEARNED),
             scratch: Vec::with_capacity(SCRATCH_BYTES),
+            last_conn: None,
             routes: RouteTable::default(),
             services: Vec::new(),
             exact: HashMap::new(),
@@ -196,10 +199,16 @@ impl<F: Frame> Pipeline<F> {
         &self.conns
     }
 
+    /// The connection the last processed frame belonged to, if it is still tracked.
+    pub fn last_conn(&self) -> Option<&Conn> {
+        self.conns.get(self.last_conn?)
+    }
+
     /// Handles one received frame: it is sent, parked or dropped (and counted).
     pub fn process(&mut self, mut frame: F, in_port: usize, now: Millis, out: &mut impl Output<F>) {
         self.stats.rx_packets.add(1);
         self.stats.rx_bytes.add(frame.len() as u64);
+        self.last_conn = None;
         match self.classify(&mut frame, in_port, now, out) {
             Verdict::Drop(r) => self.stats.count_drop(r),
             Verdict::Consumed => {}

@@ -34,6 +34,7 @@ impl<F: Frame> Pipeline<F> {
             return Verdict::Drop(DropReason::NoConnection);
         };
         let (svc, dest, orig, reply, ctag) = (c.service as usize, c.dest, c.orig, c.reply, c.tag);
+        self.last_conn = Some(id);
         let has_dest = self.svc_mut(svc).is_some_and(|s| s.real(dest).is_some());
         if !has_dest && self.snap.expire_nodest_conn {
             // The real (or its service) was removed and the operator asked for
