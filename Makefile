@@ -14,7 +14,7 @@ build: deps
 	$(CARGO) build --workspace --all-targets
 
 release: deps
-	$(CARGO) build --release --bin ferrovs
+	$(CARGO) build --release -p ferrovs -p control --bins
 
 # A lab of network namespaces, the director live on it, 300 requests spread
 # over three real servers; the lab is torn down whatever happens.

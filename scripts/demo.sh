@@ -23,6 +23,11 @@ for _ in $(seq 1 100); do
 done
 echo "== 300 HTTP requests from the client namespace to http://10.99.0.100/ (rr over 3 servers)"
 ip netns exec fvs-c python3 "$HERE/tests/lab/http_client.py" --url http://10.99.0.100/ -n 300 --progress
+FVSADM="$(dirname "$BIN")/fvsadm"
+echo "== what an LVS operator sees: fvsadm -Ln --stats (same format as ipvsadm)"
+"$FVSADM" -Ln --stats
+echo "== fvsadm -Ln"
+"$FVSADM" -Ln
 echo "== stopping ferrovs (SIGTERM)"
 kill -TERM "$PID"; wait "$PID" && echo "ferrovs exited cleanly"; PID=
 grep -E 'worker totals|stopped' "$LOG" | sed 's/\x1b\[[0-9;]*m//g'
