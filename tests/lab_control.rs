@@ -62,10 +62,24 @@ fn config(dir: &Path, extra_weight: u32) -> String {
     format!("{head}{services}\n{tail}")
 }
 
-fn temp_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ferrovs-ctl-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+/// A private directory holding the test's YAML (two services) and control socket.
+struct Setup {
+    dir: PathBuf,
+    cfg_path: PathBuf,
+    sock: PathBuf,
+}
+
+fn setup(name: &str) -> Setup {
+    let dir = std::env::temp_dir().join(format!("ferrovs-ctl-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg_path = dir.join("ferrovs.yaml");
+    std::fs::write(&cfg_path, config(&dir, 1)).unwrap();
+    let sock = dir.join("ctl.sock");
+    Setup {
+        dir,
+        cfg_path,
+        sock,
+    }
 }
 
 /// Downloads `url` slowly (so it spans the reconfiguration) and prints size and sha256.
@@ -83,15 +97,14 @@ print(n, h.hexdigest())
 
 #[test]
 fn fvsadm_reload_robustness_and_metrics_on_the_live_daemon() {
-    if !is_root() {
-        eprintln!("lab tests need root; skipped");
+    let Some(lab) = Lab::try_up(3, "nat") else {
         return;
-    }
-    let lab = Lab::up(3);
-    let dir = temp_dir();
-    let cfg_path = dir.join("ferrovs.yaml");
-    std::fs::write(&cfg_path, config(&dir, 1)).unwrap();
-    let sock = dir.join("ctl.sock");
+    };
+    let Setup {
+        dir,
+        cfg_path,
+        sock,
+    } = setup("reload");
     // The same 16 MB file on every server, so any of them serves the same bytes.
     let big: Vec<u8> = (0..16u32 << 20)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
@@ -247,16 +260,14 @@ fn run_ok(sock: &Path, args: &[&str]) -> String {
 
 #[test]
 fn every_fvsadm_command_against_the_live_daemon() {
-    if !is_root() {
-        eprintln!("lab tests need root; skipped");
+    let Some(lab) = Lab::try_up(3, "nat") else {
         return;
-    }
-    let lab = Lab::up(3);
-    let dir = temp_dir().join("all");
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg_path = dir.join("ferrovs.yaml");
-    std::fs::write(&cfg_path, config(&dir, 1)).unwrap();
-    let sock = dir.join("ctl.sock");
+    };
+    let Setup {
+        dir,
+        cfg_path,
+        sock,
+    } = setup("all");
     let mut director = lab.director(&cfg_path);
     lab.wait_for_service(URL, Duration::from_secs(30));
     let s = sock.as_path();

@@ -30,11 +30,9 @@ fn three_hundred(lab: &Lab, config: &str) -> String {
 
 #[test]
 fn fullnat_one_worker_with_toa_on_the_real_server() {
-    if !is_root() {
-        eprintln!("lab tests need root; skipped");
+    let Some(lab) = Lab::try_up(3, "fullnat") else {
         return;
-    }
-    let lab = Lab::up_mode(3, "fullnat");
+    };
     // The servers cannot reach the client's subnet: direct access fails.
     let direct = lab.exec(
         "rs1",
@@ -103,32 +101,26 @@ fn fullnat_one_worker_with_toa_on_the_real_server() {
 
 #[test]
 fn fullnat_two_workers() {
-    if !is_root() {
-        eprintln!("lab tests need root; skipped");
+    let Some(lab) = Lab::try_up(3, "fullnat") else {
         return;
-    }
-    let lab = Lab::up_mode(3, "fullnat");
+    };
     let log = three_hundred(&lab, "configs/lab-fullnat-2workers.yaml");
     assert_eq!(log.matches("worker totals").count(), 2, "{log}");
 }
 
 #[test]
 fn direct_routing() {
-    if !is_root() {
-        eprintln!("lab tests need root; skipped");
+    let Some(lab) = Lab::try_up(3, "dr") else {
         return;
-    }
-    let lab = Lab::up_mode(3, "dr");
+    };
     three_hundred(&lab, "configs/lab-dr.yaml");
 }
 
 #[test]
 fn ipip_tunnel() {
-    if !is_root() {
-        eprintln!("lab tests need root; skipped");
+    let Some(lab) = Lab::try_up(3, "tun") else {
         return;
-    }
-    let lab = Lab::up_mode(3, "tun");
+    };
     three_hundred(&lab, "configs/lab-tun.yaml");
     for rs in ["rs1", "rs2", "rs3"] {
         let n: u64 = std::fs::read_to_string(format!("/tmp/ferrovs-lab/{rs}.decap"))

@@ -16,9 +16,8 @@ unsafe impl Send for Mbuf {}
 
 impl Mbuf {
     /// Takes ownership of a raw mbuf.
-    ///
-    /// # Safety
-    /// `raw` must be a valid mbuf that no one else owns or will free.
+    // SAFETY: callers guarantee `raw` is a valid mbuf that no one else owns
+    // or will free (the allocator's or the driver's fresh buffer).
     pub(super) unsafe fn from_raw(raw: NonNull<ffi::rte_mbuf>) -> Mbuf {
         Mbuf { raw }
     }
