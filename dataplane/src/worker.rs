@@ -114,8 +114,10 @@ impl<Io: PortIo> Worker<Io> {
     pub fn poll_once(&mut self, now: Millis) -> usize {
         let mut received = 0;
         let core = self.pipeline.core();
-        if let Some(fabric) = self.fabric.clone() {
+        // Taken out for the call (no refcount traffic per poll), then put back.
+        if let Some(fabric) = self.fabric.take() {
             received += self.poll_fabric(&fabric, core, now);
+            self.fabric = Some(fabric);
         }
         for port in 0..self.nports {
             self.io.rx(port, &mut self.rx_buf, self.burst);
