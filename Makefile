@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 BIN := target/release/ferrovs
 
-.PHONY: all deps build release demo test lint fmt clean lab-down
+.PHONY: all deps build release demo test lint fmt clean lab-down bench
 
 all: build
 
@@ -30,6 +30,11 @@ lint: deps
 test: deps lint
 	@bash tests/lab/lab.sh hugepages
 	$(CARGO) test --workspace -- --test-threads=2
+
+# Benchmarks (micro, instructions per packet, memif packet rate, lab peers),
+# results in bench/results/ (JSON, markdown, SVG). Root for the live parts.
+bench: deps
+	@bash scripts/bench.sh
 
 lab-down:
 	@bash tests/lab/lab.sh down

@@ -25,6 +25,9 @@ use serde::Serialize;
 const DIRECTOR_MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
 const GATEWAY_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0xfe];
 const BURST: usize = 32;
+/// IEEE local experimental ethertype: the generator's "stop" frame, on which
+/// the reflector exits (before the client disconnects; the director drops it).
+const STOP_ETHERTYPE: [u8; 2] = [0x88, 0xb5];
 
 fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter()
@@ -185,6 +188,7 @@ fn gen(args: &[String]) -> Result<()> {
         );
         results.push(r);
     }
+    send_stop(&mut p);
     let report = GenReport {
         dev: dev.into(),
         core,
@@ -197,6 +201,19 @@ fn gen(args: &[String]) -> Result<()> {
     }
     drop(p);
     Ok(())
+}
+
+/// Tells a reflector to exit, then gives it time to do so before this
+/// process (the memif client) disconnects.
+fn send_stop(p: &mut Port) {
+    let mut f = vec![0u8; frames::MIN_FRAME];
+    f[..6].copy_from_slice(&DIRECTOR_MAC);
+    f[6..12].copy_from_slice(&GATEWAY_MAC);
+    f[12..14].copy_from_slice(&STOP_ETHERTYPE);
+    if let Some(m) = p.mbuf(&f) {
+        p.q.tx(&mut vec![m]);
+    }
+    std::thread::sleep(Duration::from_millis(500));
 }
 
 /// Sends one probe frame until the ring takes it (memif connected).
@@ -278,7 +295,9 @@ fn handshake(p: &mut Port, vip: Ipv4Addr, base: u32, two_way: bool, flows: u32) 
         if !tx.is_empty() {
             p.q.tx(&mut tx);
         }
-        if next == flows && (opened >= u64::from(flows) || idle_since.elapsed() > Duration::from_millis(500)) {
+        if next == flows
+            && (opened >= u64::from(flows) || idle_since.elapsed() > Duration::from_millis(500))
+        {
             break;
         }
     }
@@ -375,6 +394,12 @@ fn bounce(args: &[String]) -> Result<()> {
         p.q.rx(&mut rx, BURST);
         if rx.is_empty() {
             continue;
+        }
+        if rx
+            .iter()
+            .any(|m| m.data().get(12..14) == Some(&STOP_ETHERTYPE[..]))
+        {
+            break;
         }
         for m in rx.iter_mut() {
             let d = m.data_mut();

@@ -7,7 +7,8 @@
 //!       re-runs itself under `valgrind --tool=callgrind` with N and N0 packets
 //!       per mode, and with the harness alone (--baseline), and reports
 //!       (Ir(N) - Ir(N0)) / (N - N0): instructions per packet, deterministic.
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -84,11 +85,95 @@ struct IppReport {
     flows: u64,
     target_nat: f64,
     modes: Vec<ModeIpp>,
+    /// Where an established NAT packet's instructions go: per function,
+    /// inclusive and self, per packet (callgrind_annotate of N minus N0).
+    nat_profile: Vec<FnCost>,
     command: String,
 }
 
+#[derive(Serialize)]
+struct FnCost {
+    function: String,
+    inclusive: f64,
+    self_cost: f64,
+}
+
+/// Per-function Ir of one profile: `inclusive` or self, keyed by function
+/// name (inlined source files merged), via callgrind_annotate.
+fn annotate(out: &Path, inclusive: bool) -> Result<HashMap<String, u64>> {
+    let o = Command::new("callgrind_annotate")
+        .args([
+            "--auto=no",
+            "--threshold=100",
+            if inclusive {
+                "--inclusive=yes"
+            } else {
+                "--inclusive=no"
+            },
+        ])
+        .arg(out)
+        .output()
+        .context("running callgrind_annotate")?;
+    let mut m = HashMap::new();
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        // "  1,234 (12.3%)  path/file.rs:crate::func [/bin]"
+        let t = line.trim_start();
+        let Some((count, rest)) = t.split_once(' ') else {
+            continue;
+        };
+        let Ok(ir) = count.replace(',', "").parse::<u64>() else {
+            continue;
+        };
+        let Some((_, rest)) = rest.split_once(')') else {
+            continue;
+        };
+        let rest = rest.trim();
+        if rest.starts_with("PROGRAM TOTALS") {
+            continue;
+        }
+        let func = rest.split_once(':').map_or(rest, |(_, f)| f);
+        let func = func.split(" [").next().unwrap_or(func).trim().to_string();
+        // Self cost is split over the source files of inlined code: add the
+        // parts. Inclusive cost is repeated on each part: keep the largest.
+        let e = m.entry(func).or_insert(0);
+        if inclusive {
+            *e = (*e).max(ir);
+        } else {
+            *e += ir;
+        }
+    }
+    Ok(m)
+}
+
+/// The top functions of an established NAT packet, per packet.
+fn nat_profile(big: &Path, small: &Path, d: f64) -> Result<Vec<FnCost>> {
+    let (ib, is) = (annotate(big, true)?, annotate(small, true)?);
+    let (sb, ss) = (annotate(big, false)?, annotate(small, false)?);
+    let per = |a: &HashMap<String, u64>, b: &HashMap<String, u64>, k: &str| {
+        (*a.get(k).unwrap_or(&0) as f64 - *b.get(k).unwrap_or(&0) as f64) / d
+    };
+    let mut v: Vec<FnCost> = ib
+        .keys()
+        .map(|k| FnCost {
+            function: k.clone(),
+            inclusive: per(&ib, &is, k),
+            self_cost: per(&sb, &ss, k),
+        })
+        // Below the pipeline's entry point only (not main, std runtime, the loop).
+        .filter(|f| {
+            f.inclusive >= 4.0
+                && (f.function.starts_with("dataplane::")
+                    || f.function.starts_with("conntrack::")
+                    || f.function.starts_with("sched::"))
+        })
+        .collect();
+    v.sort_by(|a, b| b.inclusive.total_cmp(&a.inclusive));
+    v.truncate(20);
+    Ok(v)
+}
+
 /// Total instructions (Ir) of one callgrind run of this binary.
-fn callgrind(exe: &PathBuf, out: &PathBuf, run_args: &[&str]) -> Result<u64> {
+fn callgrind(exe: &Path, out: &Path, run_args: &[&str]) -> Result<u64> {
     let o = Command::new("valgrind")
         .arg("--tool=callgrind")
         .arg(format!("--callgrind-out-file={}", out.display()))
@@ -129,6 +214,7 @@ fn ipp(args: &[String]) -> Result<()> {
         flows,
         target_nat: TARGET_NAT_IPP,
         modes: Vec::new(),
+        nat_profile: Vec::new(),
         command: format!("pktloop ipp {}", args.join(" ")),
     };
     for mode in modes {
@@ -145,6 +231,19 @@ fn ipp(args: &[String]) -> Result<()> {
         let small = ir(&n0s, false, "n0")?;
         let big_b = ir(&ns, true, "baseline-n")?;
         let small_b = ir(&n0s, true, "baseline-n0")?;
+        if mode == Mode::Nat {
+            report.nat_profile = nat_profile(
+                &keep.join("callgrind.nat.n.out"),
+                &keep.join("callgrind.nat.n0.out"),
+                d,
+            )?;
+            for f in &report.nat_profile {
+                println!(
+                    "    nat profile: {:>6.1} incl {:>6.1} self  {}",
+                    f.inclusive, f.self_cost, f.function
+                );
+            }
+        }
         let gross = (big as f64 - small as f64) / d;
         let harness = (big_b as f64 - small_b as f64) / d;
         let r = ModeIpp {

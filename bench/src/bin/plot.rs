@@ -1,0 +1,575 @@
+//! plot: gathers the raw outputs of one `scripts/bench.sh` run into
+//! bench/results/results.json and results.md, and draws SVG charts.
+//!
+//!   plot --raw bench/results/raw --criterion $CARGO_TARGET_DIR/criterion --out bench/results
+//!
+//! Every input is optional: a missing part is reported as missing, not guessed.
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde_json::{json, Value};
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn read_json(p: &Path) -> Option<Value> {
+    serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+}
+
+/// Mean time (ns) of one criterion benchmark, from `<dir>/<id>/new/estimates.json`.
+fn criterion_ns(dir: &Path, id: &str) -> Option<f64> {
+    let v = read_json(&dir.join(id).join("new/estimates.json"))?;
+    v["mean"]["point_estimate"].as_f64()
+}
+
+const MODES: [&str; 6] = ["nat", "nat-reply", "fullnat", "fullnat-reply", "dr", "tun"];
+const SCHEDULERS: [&str; 14] = [
+    "rr", "wrr", "lc", "wlc", "sed", "nq", "lblc", "lblcr", "sh", "dh", "mh", "fo", "ovf", "twos",
+];
+const SIZES: [(&str, &str); 3] = [("1000", "1K"), ("1000000", "1M"), ("10000000", "10M")];
+const PKT_MODES: [&str; 4] = ["nat", "fullnat", "dr", "tun"];
+const LBS: [&str; 3] = ["ferrovs", "haproxy", "nginx-stream"];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let raw = PathBuf::from(arg(&args, "--raw").unwrap_or("bench/results/raw".into()));
+    let crit =
+        PathBuf::from(arg(&args, "--criterion").unwrap_or("/tmp/target-bench/criterion".into()));
+    let out = PathBuf::from(arg(&args, "--out").unwrap_or("bench/results".into()));
+    std::fs::create_dir_all(&out)?;
+
+    let meta = read_json(&raw.join("meta.json")).unwrap_or(json!({}));
+    let ipp = read_json(&raw.join("ipp.json"));
+
+    // Criterion: established path per mode, new connection per scheduler,
+    // conntrack lookups per table size.
+    let mut established = BTreeMap::new();
+    for m in MODES {
+        if let Some(ns) = criterion_ns(&crit, &format!("established/{m}")) {
+            established.insert(m.to_string(), ns);
+        }
+    }
+    let mut new_conn = BTreeMap::new();
+    for s in SCHEDULERS {
+        if let Some(ns) = criterion_ns(&crit, &format!("new_conn/{s}")) {
+            new_conn.insert(s.to_string(), ns);
+        }
+    }
+    let mut lookup = BTreeMap::new();
+    for kind in ["hit", "reply_hit", "miss"] {
+        for (n, _) in SIZES {
+            if let Some(ns) = criterion_ns(&crit, &format!("lookup/{kind}/{n}")) {
+                lookup.insert(format!("{kind}/{n}"), ns);
+            }
+        }
+    }
+    let churn = criterion_ns(&crit, "churn/insert_update_expire");
+
+    // Packet rate: best round per mode.
+    let mut best: BTreeMap<String, f64> = BTreeMap::new();
+    let mut rounds: Vec<Value> = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(&raw) {
+        let mut files: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("pktrate-") && n.ends_with(".json"))
+            })
+            .collect();
+        files.sort();
+        for f in files {
+            let Some(v) = read_json(&f) else { continue };
+            for r in v["results"].as_array().into_iter().flatten() {
+                let mode = r["mode"].as_str().unwrap_or("?").to_string();
+                let mpps = r["rx_mpps"].as_f64().unwrap_or(0.0);
+                let e = best.entry(mode).or_insert(0.0);
+                *e = e.max(mpps);
+                rounds.push(json!({"file": f.file_name().and_then(|n| n.to_str()), "result": r}));
+            }
+        }
+    }
+    let bounce = best.get("bounce").copied();
+
+    // Peers: one line per (lb, test).
+    let mut peers: BTreeMap<(String, String), Value> = BTreeMap::new();
+    if let Ok(text) = std::fs::read_to_string(raw.join("peers.jsonl")) {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if let Ok(v) = serde_json::from_str::<Value>(line) {
+                let k = (
+                    v["lb"].as_str().unwrap_or("?").to_string(),
+                    v["test"].as_str().unwrap_or("?").to_string(),
+                );
+                peers.insert(k, v);
+            }
+        }
+    }
+    let peer = |lb: &str, test: &str| peers.get(&(lb.to_string(), test.to_string()));
+    let rate = |v: &Value| {
+        let w = &v["wrk"];
+        w["requests"].as_f64().unwrap_or(0.0) / (w["duration_us"].as_f64().unwrap_or(1.0) / 1e6)
+    };
+    let gbps = |v: &Value| {
+        let w = &v["wrk"];
+        w["bytes"].as_f64().unwrap_or(0.0) * 8.0
+            / (w["duration_us"].as_f64().unwrap_or(1.0) / 1e6)
+            / 1e9
+    };
+    let mut peer_rows = Vec::new();
+    for lb in LBS {
+        let conn = peer(lb, "conn");
+        let ka = peer(lb, "ka");
+        let bulk = peer(lb, "bulk");
+        if conn.is_none() && ka.is_none() && bulk.is_none() {
+            continue;
+        }
+        peer_rows.push(json!({
+            "lb": lb,
+            "new_conns_per_s": conn.map(rate),
+            "keepalive_req_per_s": ka.map(rate),
+            "keepalive_p99_ms": ka.and_then(|v| v["wrk"]["p99_us"].as_f64()).map(|u| u / 1000.0),
+            "keepalive_p50_ms": ka.and_then(|v| v["wrk"]["p50_us"].as_f64()).map(|u| u / 1000.0),
+            "conn_p99_ms": conn.and_then(|v| v["wrk"]["p99_us"].as_f64()).map(|u| u / 1000.0),
+            "bulk_gbit_per_s": bulk.map(gbps),
+            "raw": {"conn": conn, "ka": ka, "bulk": bulk},
+        }));
+    }
+
+    let results = json!({
+        "meta": meta,
+        "instructions_per_packet": ipp,
+        "micro_ns": {
+            "established": established,
+            "new_conn": new_conn,
+            "conntrack_lookup": lookup,
+            "conntrack_churn": churn,
+        },
+        "packet_rate": {
+            "best_rx_mpps": best,
+            "ratio_to_bounce": PKT_MODES.iter().filter_map(|m| {
+                Some((m.to_string(), best.get(*m)? / bounce?))
+            }).collect::<BTreeMap<_, _>>(),
+            "target_ratio": 0.8,
+            "rounds": rounds,
+        },
+        "peers": peer_rows,
+    });
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_vec_pretty(&results)?,
+    )?;
+
+    // ---- charts
+    if let Some(ipp) = &ipp {
+        let bars: Vec<(String, f64)> = ipp["modes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| {
+                (
+                    m["mode"].as_str().unwrap_or("?").to_string(),
+                    m["pipeline"].as_f64().unwrap_or(0.0),
+                )
+            })
+            .collect();
+        bar_chart(
+            &out.join("ipp.svg"),
+            "Instructions per packet, established flow (callgrind, harness subtracted)",
+            "instructions / packet",
+            &bars,
+            Some((150.0, "target: NAT <= 150")),
+            "{:.0}",
+        )?;
+    }
+    if !established.is_empty() || !new_conn.is_empty() {
+        let mut bars: Vec<(String, f64)> = MODES
+            .iter()
+            .filter_map(|m| Some((format!("est {m}"), *established.get(*m)?)))
+            .collect();
+        bars.extend(
+            SCHEDULERS
+                .iter()
+                .filter_map(|s| Some((format!("new {s}"), *new_conn.get(*s)?))),
+        );
+        bar_chart(
+            &out.join("micro.svg"),
+            "Pipeline time per packet (criterion mean): established flows, new connection per scheduler",
+            "ns / packet",
+            &bars,
+            None,
+            "{:.0}",
+        )?;
+    }
+    if !lookup.is_empty() {
+        let mut bars = Vec::new();
+        for kind in ["hit", "reply_hit", "miss"] {
+            for (n, label) in SIZES {
+                if let Some(ns) = lookup.get(&format!("{kind}/{n}")) {
+                    bars.push((format!("{kind} {label}"), *ns));
+                }
+            }
+        }
+        bar_chart(
+            &out.join("lookup.svg"),
+            "Connection lookup vs table size (conntrack criterion, scattered keys)",
+            "ns / lookup",
+            &bars,
+            None,
+            "{:.0}",
+        )?;
+    }
+    if !best.is_empty() {
+        let mut bars: Vec<(String, f64)> = PKT_MODES
+            .iter()
+            .filter_map(|m| Some((format!("ferrovs {m}"), *best.get(*m)?)))
+            .collect();
+        if let Some(b) = bounce {
+            bars.push(("bounce (I/O ceiling)".into(), b));
+        }
+        let target = bounce.map(|b| (0.8 * b, "0.8 x bounce"));
+        bar_chart(
+            &out.join("pktrate.svg"),
+            "64-byte packet rate over memif, 1 worker core (best round)",
+            "Mpps",
+            &bars,
+            target,
+            "{:.2}",
+        )?;
+    }
+    if !peer_rows.is_empty() {
+        peers_chart(&out.join("peers.svg"), &peer_rows)?;
+    }
+
+    // ---- markdown
+    let mut md = String::new();
+    writeln!(md, "# ferrovs benchmark results\n")?;
+    writeln!(
+        md,
+        "Machine: {}. Run: {}. Commit: {}. Produced by `make bench` (scripts/bench.sh); \
+         charts: ipp.svg, micro.svg, lookup.svg, pktrate.svg, peers.svg.\n",
+        meta["cpu"].as_str().unwrap_or("?"),
+        meta["date"].as_str().unwrap_or("?"),
+        meta["commit"].as_str().unwrap_or("?")
+    )?;
+    writeln!(
+        md,
+        "## Instructions per packet (established flow, callgrind)\n"
+    )?;
+    match &ipp {
+        Some(ipp) => {
+            writeln!(
+                md,
+                "`{}`: (Ir(N) - Ir(N0)) / (N - N0), N = {}, N0 = {}, {} flows. `harness` is the same loop \
+                 without the pipeline (frame refill + recycle); `pipeline` = gross - harness. \
+                 Target for NAT: <= 150.\n",
+                ipp["command"].as_str().unwrap_or("pktloop ipp"),
+                ipp["n"],
+                ipp["n0"],
+                ipp["flows"]
+            )?;
+            writeln!(md, "| mode | gross | harness | pipeline | vs target 150 |")?;
+            writeln!(md, "|---|---:|---:|---:|---:|")?;
+            for m in ipp["modes"].as_array().into_iter().flatten() {
+                let p = m["pipeline"].as_f64().unwrap_or(0.0);
+                writeln!(
+                    md,
+                    "| {} | {:.0} | {:.0} | {:.0} | {:.1}x |",
+                    m["mode"].as_str().unwrap_or("?"),
+                    m["gross"].as_f64().unwrap_or(0.0),
+                    m["harness"].as_f64().unwrap_or(0.0),
+                    p,
+                    p / 150.0
+                )?;
+            }
+        }
+        None => writeln!(md, "missing (valgrind not run)")?,
+    }
+    if let Some(prof) = ipp
+        .as_ref()
+        .and_then(|i| i["nat_profile"].as_array())
+        .filter(|p| !p.is_empty())
+    {
+        writeln!(
+            md,
+            "\nWhere an established NAT packet's instructions go (callgrind_annotate, N minus N0, per packet; \
+             self cost includes code inlined into the function):\n"
+        )?;
+        writeln!(md, "| function | inclusive | self |\n|---|---:|---:|")?;
+        for f in prof {
+            writeln!(
+                md,
+                "| `{}` | {:.0} | {:.0} |",
+                f["function"].as_str().unwrap_or("?"),
+                f["inclusive"].as_f64().unwrap_or(0.0),
+                f["self_cost"].as_f64().unwrap_or(0.0)
+            )?;
+        }
+    }
+    writeln!(
+        md,
+        "\n## Micro-benchmarks (criterion, mean ns per packet)\n"
+    )?;
+    if established.is_empty() && new_conn.is_empty() {
+        writeln!(md, "missing")?;
+    } else {
+        writeln!(md, "| established flow | ns |\n|---|---:|")?;
+        for m in MODES {
+            if let Some(v) = established.get(m) {
+                writeln!(md, "| {m} | {v:.1} |")?;
+            }
+        }
+        writeln!(md, "\n| new connection, scheduler | ns |\n|---|---:|")?;
+        for s in SCHEDULERS {
+            if let Some(v) = new_conn.get(s) {
+                writeln!(md, "| {s} | {v:.1} |")?;
+            }
+        }
+    }
+    writeln!(
+        md,
+        "\n## Connection lookup (conntrack/benches/table.rs, ns)\n"
+    )?;
+    if lookup.is_empty() {
+        writeln!(md, "missing")?;
+    } else {
+        writeln!(md, "| lookup | 1K | 1M | 10M |\n|---|---:|---:|---:|")?;
+        for kind in ["hit", "reply_hit", "miss"] {
+            let cells: Vec<String> = SIZES
+                .iter()
+                .map(|(n, _)| {
+                    lookup
+                        .get(&format!("{kind}/{n}"))
+                        .map_or("-".into(), |v| format!("{v:.1}"))
+                })
+                .collect();
+            writeln!(md, "| {kind} | {} |", cells.join(" | "))?;
+        }
+        if let Some(c) = churn {
+            writeln!(md, "\ninsert + update + expire churn: {c:.1} ns")?;
+        }
+    }
+    writeln!(
+        md,
+        "\n## Packet rate over memif (64-byte frames, 1 worker core)\n"
+    )?;
+    if best.is_empty() {
+        writeln!(md, "missing")?;
+    } else {
+        writeln!(
+            md,
+            "Best of the interleaved rounds; ratio to the reflector measured in the same run. Target >= 0.8.\n"
+        )?;
+        writeln!(md, "| path | Mpps | / bounce |\n|---|---:|---:|")?;
+        for m in PKT_MODES {
+            if let Some(v) = best.get(m) {
+                let ratio = bounce.map_or("-".into(), |b| format!("{:.2}", v / b));
+                writeln!(md, "| ferrovs {m} | {v:.2} | {ratio} |")?;
+            }
+        }
+        if let Some(b) = bounce {
+            writeln!(md, "| bounce (I/O ceiling) | {b:.2} | 1.00 |")?;
+        }
+    }
+    writeln!(
+        md,
+        "\n## Peers on the namespace lab (same core, same real servers, same wrk load)\n"
+    )?;
+    if peer_rows.is_empty() {
+        writeln!(md, "missing")?;
+    } else {
+        writeln!(
+            md,
+            "| load balancer | new conn/s | keep-alive req/s | keep-alive p99 ms | bulk Gbit/s |\n|---|---:|---:|---:|---:|"
+        )?;
+        let f = |v: &Value, d: usize| v.as_f64().map_or("-".into(), |x| format!("{x:.d$}"));
+        for r in &peer_rows {
+            writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                r["lb"].as_str().unwrap_or("?"),
+                f(&r["new_conns_per_s"], 0),
+                f(&r["keepalive_req_per_s"], 0),
+                f(&r["keepalive_p99_ms"], 2),
+                f(&r["bulk_gbit_per_s"], 2)
+            )?;
+        }
+    }
+    std::fs::write(out.join("results.md"), &md).context("writing results.md")?;
+    print!("{md}");
+    Ok(())
+}
+
+/// Value labels: centred above their bar.
+fn label_style() -> TextStyle<'static> {
+    TextStyle::from(("sans-serif", 12).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom))
+}
+
+/// A labelled bar chart with an optional horizontal reference line.
+fn bar_chart(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    bars: &[(String, f64)],
+    hline: Option<(f64, &str)>,
+    fmt: &str,
+) -> Result<()> {
+    if bars.is_empty() {
+        return Ok(());
+    }
+    let n = bars.len();
+    let width = (120 + 70 * n as u32).max(640);
+    let root = SVGBackend::new(path, (width, 460)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max = bars
+        .iter()
+        .map(|b| b.1)
+        .chain(hline.map(|h| h.0))
+        .fold(0.0f64, f64::max)
+        .max(1e-9)
+        * 1.18;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(70)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0..n).into_segmented(), 0f64..max)?;
+    let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n)
+        .x_label_style(("sans-serif", 12))
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_desc(y_desc)
+        .draw()?;
+    chart.draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
+        let mut r = Rectangle::new(
+            [
+                (SegmentValue::Exact(i), 0.0),
+                (SegmentValue::Exact(i + 1), *v),
+            ],
+            Palette99::pick(i % 9).filled(),
+        );
+        r.set_margin(0, 0, 6, 6);
+        r
+    }))?;
+    chart.draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
+        let text = match fmt {
+            "{:.2}" => format!("{v:.2}"),
+            _ => format!("{v:.0}"),
+        };
+        Text::new(
+            text,
+            (SegmentValue::CenterOf(i), *v + max * 0.02),
+            label_style(),
+        )
+    }))?;
+    if let Some((y, label)) = hline {
+        chart
+            .draw_series(LineSeries::new(
+                [(SegmentValue::Exact(0), y), (SegmentValue::Exact(n), y)],
+                RED.stroke_width(2),
+            ))?
+            .label(label)
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Four panels: new connections/s, keep-alive requests/s, p99 latency, bulk throughput.
+fn peers_chart(path: &Path, rows: &[Value]) -> Result<()> {
+    let root = SVGBackend::new(path, (1100, 760)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(
+        "Lab peers: one core each, same real servers, same wrk load",
+        ("sans-serif", 20),
+    )?;
+    let panels = root.split_evenly((2, 2));
+    let metrics = [
+        ("new_conns_per_s", "new connections / s (higher is better)"),
+        (
+            "keepalive_req_per_s",
+            "keep-alive requests / s (higher is better)",
+        ),
+        (
+            "keepalive_p99_ms",
+            "keep-alive p99 latency, ms (lower is better)",
+        ),
+        (
+            "bulk_gbit_per_s",
+            "bulk 10 MB objects, Gbit/s (higher is better)",
+        ),
+    ];
+    for (area, (key, title)) in panels.iter().zip(metrics) {
+        let bars: Vec<(String, f64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r["lb"].as_str().unwrap_or("?").to_string(),
+                    r[key].as_f64().unwrap_or(0.0),
+                )
+            })
+            .collect();
+        let n = bars.len();
+        let max = bars.iter().map(|b| b.1).fold(0.0f64, f64::max).max(1e-9) * 1.2;
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d((0..n).into_segmented(), 0f64..max)?;
+        let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .draw()?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
+            let mut r = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i), 0.0),
+                    (SegmentValue::Exact(i + 1), *v),
+                ],
+                Palette99::pick(i).filled(),
+            );
+            r.set_margin(0, 0, 20, 20);
+            r
+        }))?;
+        chart.draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
+            let t = if *v >= 100.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            };
+            Text::new(
+                t,
+                (SegmentValue::CenterOf(i), *v + max * 0.02),
+                label_style(),
+            )
+        }))?;
+    }
+    root.present()?;
+    Ok(())
+}
