@@ -43,12 +43,6 @@ impl<F: Frame> Pipeline<F> {
         }
         let (src, dst, proto) = (ip.src_addr(), ip.dst_addr(), ip.protocol());
         let (hl, tl) = (ip.header_len(), usize::from(ip.total_len()));
-        // The director answers pings to its addresses and to every VIP; ICMP
-        // errors to a VIP are about a connection and get translated below.
-        let echo = proto == IpProtocol::ICMP && ipbuf.get(hl) == Some(&ICMP_ECHO_REQUEST);
-        if self.snap.is_own_address(in_port, dst) || (echo && self.snap.is_vip(dst)) {
-            return self.local(data, hl, tl);
-        }
         let l4 = &ipbuf[hl..tl];
         let (proto, sport, dport, flags) = match proto {
             IpProtocol::TCP => match TcpPacket::new_checked(l4) {
@@ -59,7 +53,16 @@ impl<F: Frame> Pipeline<F> {
                 Ok(u) => (Proto::Udp, u.src_port(), u.dst_port(), 0),
                 Err(e) => return Verdict::Drop(DropReason::from_l4_error(e)),
             },
-            IpProtocol::ICMP => return self.icmp_error(data, hl, tl),
+            // The director answers pings to its addresses and to every VIP;
+            // ICMP errors are about a connection and get translated.
+            IpProtocol::ICMP => {
+                let echo = l4.first() == Some(&ICMP_ECHO_REQUEST);
+                if self.snap.is_own_address(in_port, dst) || (echo && self.snap.is_vip(dst)) {
+                    return self.local(data, hl, tl);
+                }
+                return self.icmp_error(data, hl, tl);
+            }
+            _ if self.snap.is_own_address(in_port, dst) => return Verdict::Drop(DropReason::LocalUnsupported),
             _ => return Verdict::Drop(DropReason::UnsupportedProtocol),
         };
         if ip.ttl() <= 1 {
@@ -82,9 +85,13 @@ impl<F: Frame> Pipeline<F> {
             dst,
             dport,
         };
+        // Tracked traffic first: the scans below only matter for a new packet.
         let (id, dir) = match self.conns.lookup(&tuple) {
             Some(found) => found,
             None => {
+                if self.snap.is_own_address(in_port, dst) {
+                    return Verdict::Drop(DropReason::LocalUnsupported);
+                }
                 let svc = self.find_service(proto as u8, dst, dport);
                 let owner = self.owner_of(&h, svc.is_some());
                 if owner != usize::from(self.core) {

@@ -5,6 +5,7 @@ mod emit;
 mod icmp_err;
 mod l4;
 mod local;
+mod nat_rewrite;
 mod persist;
 mod tag;
 mod xmit;

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use conntrack::{ConnId, Dir, Millis, Proto, TcpFlags, Tuple};
 
 use super::l4::Headers;
+use super::nat_rewrite::{rewrite, Side};
 use super::{tag, Pipeline, Verdict};
 use crate::forward::fullnat::{rewrite_fullnat_in, rewrite_fullnat_out, NatTuple};
 use crate::forward::icmp_gen::build_frag_needed;
@@ -14,7 +15,7 @@ use crate::forward::toa::{adjust_synack_mss_for_toa, insert_toa};
 use crate::frame::Frame;
 use crate::snapshot::Forward;
 use crate::stats::DropReason;
-use crate::wire::{IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
+use crate::wire::{IpProtocol, Ipv4Packet};
 
 const ETH_LEN: usize = 14;
 const SYN: u8 = 0x02;
@@ -63,11 +64,11 @@ impl<F: Frame> Pipeline<F> {
         }
         match (tag::forward(ctag), dir) {
             (Forward::Nat, Dir::In) => {
-                rewrite_one(frame.data_mut(), h, Side::Dst, reply.src, reply.sport);
+                rewrite(frame.data_mut(), h.hl, h.tl, h.proto, Side::Dst, reply.src, reply.sport);
                 Verdict::Route(reply.src)
             }
             (Forward::Nat, Dir::Out) => {
-                rewrite_one(frame.data_mut(), h, Side::Src, orig.dst, orig.dport);
+                rewrite(frame.data_mut(), h.hl, h.tl, h.proto, Side::Src, orig.dst, orig.dport);
                 Verdict::Route(orig.src)
             }
             (Forward::FullNat, Dir::In) => {
@@ -205,46 +206,4 @@ fn fullnat_rewrite<F: Frame>(frame: &mut F, h: &Headers, dir: Dir, to: Tuple) ->
 #[inline]
 fn decrement_ttl(data: &mut [u8]) {
     Ipv4Packet::new_unchecked(&mut data[ETH_LEN..]).decrement_ttl();
-}
-
-#[derive(Clone, Copy)]
-enum Side {
-    Src,
-    Dst,
-}
-
-/// NAT: rewrites one address and port, patching the IP and L4 checksums
-/// (RFC 1624), and decrements the TTL as a router does.
-#[inline]
-fn rewrite_one(data: &mut [u8], h: &Headers, side: Side, addr: Ipv4Addr, port: u16) {
-    let ipbuf = &mut data[ETH_LEN..];
-    let mut ip = Ipv4Packet::new_unchecked(&mut *ipbuf);
-    let old = match side {
-        Side::Src => ip.src_addr(),
-        Side::Dst => ip.dst_addr(),
-    };
-    match side {
-        Side::Src => ip.rewrite_src_addr(addr),
-        Side::Dst => ip.rewrite_dst_addr(addr),
-    }
-    ip.decrement_ttl();
-    let l4 = &mut ipbuf[h.hl..h.tl];
-    match h.proto {
-        Proto::Tcp => {
-            let mut t = TcpPacket::new_unchecked(l4);
-            t.update_checksum_addr(old, addr);
-            match side {
-                Side::Src => t.rewrite_src_port(port),
-                Side::Dst => t.rewrite_dst_port(port),
-            }
-        }
-        Proto::Udp => {
-            let mut u = UdpPacket::new_unchecked(l4);
-            u.update_checksum_addr(old, addr);
-            match side {
-                Side::Src => u.rewrite_src_port(port),
-                Side::Dst => u.rewrite_dst_port(port),
-            }
-        }
-    }
 }
