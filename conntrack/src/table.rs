@@ -3,7 +3,7 @@
 use crate::conn::{Conn, ConnId, NewConn, Transition, F_INPUT_ONLY, F_REPLY_INDEXED};
 use crate::error::InsertError;
 use crate::index::Index;
-use crate::state::{next_tcp_state, StateTable, TcpFlags, TcpState};
+use crate::state::{next_tcp_state, FlagClass, StateTable, TcpFlags, TcpState};
 use crate::template::TemplateId;
 use crate::timeouts::{secs_to_ms, Timeouts};
 use crate::tuple::{Dir, HashSeed, Proto, Tuple};
@@ -119,7 +119,7 @@ impl ConnTable {
     /// An unknown id yields a NONE -> NONE transition and changes nothing.
     pub fn update(&mut self, id: ConnId, dir: Dir, flags: TcpFlags, now: Millis) -> Transition {
         let secure = self.secure_tcp;
-        let timeouts = self.timeouts;
+        let timeouts = &self.timeouts;
         let Some(c) = self.slab.get_mut(id.0 as usize).filter(|c| c.in_use()) else {
             return Transition {
                 from: TcpState::None,
@@ -132,6 +132,16 @@ impl ConnTable {
         let was_active = c.is_active();
         let secs = match c.orig.proto {
             Proto::Udp => timeouts.udp,
+            // The common case, an established connection seeing a plain ACK,
+            // stays ESTABLISHED in every table (INPUT, OUTPUT, INPUT-ONLY,
+            // secure or not): skip the table walk.
+            Proto::Tcp
+                if c.state == TcpState::Established
+                    && flags.class() == Some(FlagClass::Ack)
+                    && (dir == Dir::In || c.flags & F_INPUT_ONLY == 0) =>
+            {
+                timeouts.tcp_state(TcpState::Established)
+            }
             Proto::Tcp => {
                 // A reply proves the replies pass through us after all: leave
                 // INPUT-ONLY for good, as the kernel drops its NOOUTPUT flag.

@@ -376,3 +376,43 @@ fn memory_per_connection_is_at_most_128_bytes() {
         assert!(t.bytes_per_conn() <= 128);
     }
 }
+
+/// `update`'s fast path (ESTABLISHED + plain ACK) must agree with the state
+/// tables in every table and mode, and still leave INPUT-ONLY on a reply.
+#[test]
+fn established_ack_fast_path_agrees_with_the_tables() {
+    for secure in [false, true] {
+        for (input_only, dir) in [
+            (false, Dir::In),
+            (false, Dir::Out),
+            (true, Dir::In),
+            (true, Dir::Out),
+        ] {
+            let mut t = ConnTable::new(8, Timeouts::default());
+            t.set_secure_tcp(secure);
+            let mut c = nat_conn(Proto::Tcp, 1, 0);
+            c.input_only = input_only;
+            let id = t.insert(c, 0).unwrap();
+            t.update(id, Dir::In, syn(), 0);
+            t.update(id, Dir::In, ack(), 1);
+            let before = t.get(id).unwrap().state;
+            let table = match (dir, input_only) {
+                (Dir::Out, _) => StateTable::Output,
+                (Dir::In, true) => StateTable::InputOnly,
+                (Dir::In, false) => StateTable::Input,
+            };
+            let expected = next_tcp_state(secure, table, before, ack());
+            let tr = t.update(id, dir, ack(), 2);
+            assert_eq!(
+                tr.to, expected,
+                "secure={secure} input_only={input_only} {dir:?}"
+            );
+            if dir == Dir::Out {
+                assert!(
+                    !t.get(id).unwrap().input_only(),
+                    "a reply leaves INPUT-ONLY"
+                );
+            }
+        }
+    }
+}

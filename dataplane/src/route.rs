@@ -7,9 +7,25 @@ use crate::snapshot::{Ipv4Prefix, Snapshot};
 
 #[derive(Clone, Debug)]
 struct Entry {
-    prefix: Ipv4Prefix,
+    /// Network and mask as host-order words, so a match is one AND and compare.
+    net: u32,
+    mask: u32,
+    len: u8,
     port: usize,
     via: Option<Ipv4Addr>,
+}
+
+impl Entry {
+    fn new(prefix: &Ipv4Prefix, port: usize, via: Option<Ipv4Addr>) -> Entry {
+        let mask = prefix.mask();
+        Entry {
+            net: u32::from(prefix.addr) & mask,
+            mask,
+            len: prefix.len,
+            port,
+            via,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -29,34 +45,23 @@ impl RouteTable {
         let mut entries = Vec::new();
         for (i, p) in s.ports.iter().enumerate() {
             for a in &p.addresses {
-                let net = Ipv4Addr::from(u32::from(a.addr) & a.mask());
-                entries.push(Entry {
-                    prefix: Ipv4Prefix {
-                        addr: net,
-                        len: a.len,
-                    },
-                    port: i,
-                    via: None,
-                });
+                entries.push(Entry::new(a, i, None));
             }
         }
         for r in &s.routes {
-            entries.push(Entry {
-                prefix: r.prefix.clone(),
-                port: r.port,
-                via: r.via,
-            });
+            entries.push(Entry::new(&r.prefix, r.port, r.via));
         }
         // Longest prefix first; equal lengths keep config order (connected first).
-        entries.sort_by_key(|e| std::cmp::Reverse(e.prefix.len));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.len));
         RouteTable { entries }
     }
 
     #[inline]
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<NextHop> {
+        let d = u32::from(dst);
         self.entries
             .iter()
-            .find(|e| e.prefix.contains(dst))
+            .find(|e| d & e.mask == e.net)
             .map(|e| NextHop {
                 port: e.port,
                 gateway: e.via.unwrap_or(dst),

@@ -62,7 +62,9 @@ impl<F: Frame> Pipeline<F> {
                 }
                 return self.icmp_error(data, hl, tl);
             }
-            _ if self.snap.is_own_address(in_port, dst) => return Verdict::Drop(DropReason::LocalUnsupported),
+            _ if self.snap.is_own_address(in_port, dst) => {
+                return Verdict::Drop(DropReason::LocalUnsupported)
+            }
             _ => return Verdict::Drop(DropReason::UnsupportedProtocol),
         };
         if ip.ttl() <= 1 {

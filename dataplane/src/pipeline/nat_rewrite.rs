@@ -27,14 +27,39 @@ fn adjust(csum: u16, old: [u16; 3], new: [u16; 3]) -> u16 {
 }
 
 #[inline(always)]
-fn word(b: &[u8], at: usize) -> u16 {
+fn word<const N: usize>(b: &[u8; N], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
 /// Rewrites `side`'s address to `addr` and its port to `port` in the IPv4
 /// packet of `frame` (header length `hl`, total length `tl`, TCP or UDP).
 #[inline]
-pub(super) fn rewrite(frame: &mut [u8], hl: usize, tl: usize, proto: Proto, side: Side, addr: Ipv4Addr, port: u16) {
+pub(super) fn rewrite(
+    frame: &mut [u8],
+    hl: usize,
+    tl: usize,
+    proto: Proto,
+    side: Side,
+    addr: Ipv4Addr,
+    port: u16,
+) {
+    match side {
+        Side::Src => rewrite_at::<12, 0>(frame, hl, tl, proto, addr, port),
+        Side::Dst => rewrite_at::<16, 2>(frame, hl, tl, proto, addr, port),
+    }
+}
+
+/// `A`: the address's offset in the IP header; `P`: the port's in the L4 header.
+/// Fixed-size views with constant offsets leave one length check per header.
+#[inline(always)]
+fn rewrite_at<const A: usize, const P: usize>(
+    frame: &mut [u8],
+    hl: usize,
+    tl: usize,
+    proto: Proto,
+    addr: Ipv4Addr,
+    port: u16,
+) {
     let Some(ip) = frame.get_mut(ETH_LEN..ETH_LEN + tl) else {
         return;
     };
@@ -42,37 +67,53 @@ pub(super) fn rewrite(frame: &mut [u8], hl: usize, tl: usize, proto: Proto, side
         return;
     }
     let (hdr, l4) = ip.split_at_mut(hl);
-    let (a, p) = match side {
-        Side::Src => (12, 0),
-        Side::Dst => (16, 2),
+    let Ok(hdr) = <&mut [u8; 20]>::try_from(&mut hdr[..20]) else {
+        return;
     };
     let new = addr.octets();
-    let (old_hi, old_lo) = (word(hdr, a), word(hdr, a + 2));
-    let (new_hi, new_lo) = (u16::from_be_bytes([new[0], new[1]]), u16::from_be_bytes([new[2], new[3]]));
+    let (old_hi, old_lo) = (word(hdr, A), word(hdr, A + 2));
+    let (new_hi, new_lo) = (
+        u16::from_be_bytes([new[0], new[1]]),
+        u16::from_be_bytes([new[2], new[3]]),
+    );
     // IP header: the address and the TTL word (TTL, protocol).
     let ttl_word = word(hdr, 8);
     let ttl = hdr[8].saturating_sub(1);
     let new_ttl_word = u16::from_be_bytes([ttl, hdr[9]]);
-    let c = adjust(word(hdr, 10), [old_hi, old_lo, ttl_word], [new_hi, new_lo, new_ttl_word]);
-    hdr[a..a + 4].copy_from_slice(&new);
+    let c = adjust(
+        word(hdr, 10),
+        [old_hi, old_lo, ttl_word],
+        [new_hi, new_lo, new_ttl_word],
+    );
+    hdr[A..A + 4].copy_from_slice(&new);
     hdr[8] = ttl;
     hdr[10..12].copy_from_slice(&c.to_be_bytes());
     // L4: the pseudo header's address and the port. UDP checksum 0 = none.
-    let old_port = word(l4, p);
-    let at = match proto {
-        Proto::Tcp if l4.len() >= 20 => 16,
-        Proto::Udp => 6,
-        Proto::Tcp => return,
-    };
-    let old = word(l4, at);
-    if !(proto == Proto::Udp && old == 0) {
-        let mut c = adjust(old, [old_hi, old_lo, old_port], [new_hi, new_lo, port]);
-        if proto == Proto::Udp && c == 0 {
-            c = 0xffff;
+    match proto {
+        Proto::Tcp => {
+            let Ok(t) = <&mut [u8; 20]>::try_from(l4.get_mut(..20).unwrap_or_default()) else {
+                return;
+            };
+            let c = adjust(
+                word(t, 16),
+                [old_hi, old_lo, word(t, P)],
+                [new_hi, new_lo, port],
+            );
+            t[16..18].copy_from_slice(&c.to_be_bytes());
+            t[P..P + 2].copy_from_slice(&port.to_be_bytes());
         }
-        l4[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        Proto::Udp => {
+            let Ok(u) = <&mut [u8; 8]>::try_from(&mut l4[..8]) else {
+                return;
+            };
+            let old = word(u, 6);
+            if old != 0 {
+                let c = adjust(old, [old_hi, old_lo, word(u, P)], [new_hi, new_lo, port]);
+                u[6..8].copy_from_slice(&if c == 0 { 0xffff } else { c }.to_be_bytes());
+            }
+            u[P..P + 2].copy_from_slice(&port.to_be_bytes());
+        }
     }
-    l4[p..p + 2].copy_from_slice(&port.to_be_bytes());
 }
 
 #[cfg(test)]
@@ -116,9 +157,13 @@ mod tests {
         assert!(ip.verify_checksum());
         let (s, d) = (ip.src_addr(), ip.dst_addr());
         if proto == 6 {
-            assert!(TcpPacket::new_checked(&f[34..]).unwrap().verify_checksum(s, d));
+            assert!(TcpPacket::new_checked(&f[34..])
+                .unwrap()
+                .verify_checksum(s, d));
         } else {
-            assert!(UdpPacket::new_checked(&f[34..]).unwrap().verify_checksum(s, d));
+            assert!(UdpPacket::new_checked(&f[34..])
+                .unwrap()
+                .verify_checksum(s, d));
         }
     }
 
@@ -126,7 +171,10 @@ mod tests {
     fn both_sides_both_protocols_keep_valid_checksums() {
         for proto in [6u8, 17] {
             for side in [Side::Src, Side::Dst] {
-                for (addr, port) in [(Ipv4Addr::new(10, 1, 0, 11), 8080), (Ipv4Addr::new(255, 0, 1, 254), 1)] {
+                for (addr, port) in [
+                    (Ipv4Addr::new(10, 1, 0, 11), 8080),
+                    (Ipv4Addr::new(255, 0, 1, 254), 1),
+                ] {
                     let mut f = frame(proto);
                     let p = if proto == 6 { Proto::Tcp } else { Proto::Udp };
                     rewrite(&mut f, 20, 48, p, side, addr, port);
@@ -147,7 +195,15 @@ mod tests {
     fn udp_without_checksum_stays_without() {
         let mut f = frame(17);
         f[40..42].copy_from_slice(&[0, 0]);
-        rewrite(&mut f, 20, 48, Proto::Udp, Side::Dst, Ipv4Addr::new(1, 2, 3, 4), 53);
+        rewrite(
+            &mut f,
+            20,
+            48,
+            Proto::Udp,
+            Side::Dst,
+            Ipv4Addr::new(1, 2, 3, 4),
+            53,
+        );
         assert_eq!(&f[40..42], &[0, 0]);
     }
 
@@ -156,9 +212,25 @@ mod tests {
         let mut f = frame(6);
         for tl in 0..60 {
             for hl in 0..60 {
-                rewrite(&mut f.clone(), hl, tl, Proto::Tcp, Side::Src, Ipv4Addr::LOCALHOST, 1);
+                rewrite(
+                    &mut f.clone(),
+                    hl,
+                    tl,
+                    Proto::Tcp,
+                    Side::Src,
+                    Ipv4Addr::LOCALHOST,
+                    1,
+                );
             }
         }
-        rewrite(&mut f[..20], 20, 48, Proto::Tcp, Side::Src, Ipv4Addr::LOCALHOST, 1);
+        rewrite(
+            &mut f[..20],
+            20,
+            48,
+            Proto::Tcp,
+            Side::Src,
+            Ipv4Addr::LOCALHOST,
+            1,
+        );
     }
 }

@@ -64,11 +64,27 @@ impl<F: Frame> Pipeline<F> {
         }
         match (tag::forward(ctag), dir) {
             (Forward::Nat, Dir::In) => {
-                rewrite(frame.data_mut(), h.hl, h.tl, h.proto, Side::Dst, reply.src, reply.sport);
+                rewrite(
+                    frame.data_mut(),
+                    h.hl,
+                    h.tl,
+                    h.proto,
+                    Side::Dst,
+                    reply.src,
+                    reply.sport,
+                );
                 Verdict::Route(reply.src)
             }
             (Forward::Nat, Dir::Out) => {
-                rewrite(frame.data_mut(), h.hl, h.tl, h.proto, Side::Src, orig.dst, orig.dport);
+                rewrite(
+                    frame.data_mut(),
+                    h.hl,
+                    h.tl,
+                    h.proto,
+                    Side::Src,
+                    orig.dst,
+                    orig.dport,
+                );
                 Verdict::Route(orig.src)
             }
             (Forward::FullNat, Dir::In) => {
