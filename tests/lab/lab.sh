@@ -51,7 +51,8 @@ rs_mode() {
       if [ "$MODE" = tun ]; then
         nsx "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
           net.ipv4.conf.eth0.rp_filter=0
-        nsx "$ns" python3 "$HERE/ipip_decap.py" --tun tun0 --lifetime 3600 \
+        # `ip netns exec` directly (not the nsx function) so $! is the process itself.
+        ip netns exec "$PREFIX-$ns" python3 "$HERE/ipip_decap.py" --tun tun0 --lifetime 3600 \
           --count-file "$RUN/$ns.decap" >"$RUN/$ns-decap.log" 2>&1 &
         echo $! > "$RUN/$ns-decap.pid"
       fi ;;
@@ -108,7 +109,7 @@ up() {
     mkdir -p "$RUN/www$i"
     echo "rs$i" > "$RUN/www$i/index.html"
     for port in 8080 80; do
-      nsx "rs$i" python3 "$HERE/http_server.py" --port "$port" --dir "$RUN/www$i" \
+      ip netns exec "$PREFIX-rs$i" python3 "$HERE/http_server.py" --port "$port" --dir "$RUN/www$i" \
         >"$RUN/rs$i-$port.log" 2>&1 &
       echo $! > "$RUN/rs$i-$port.pid"
     done
