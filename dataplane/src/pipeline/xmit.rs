@@ -36,8 +36,10 @@ impl<F: Frame> Pipeline<F> {
         };
         let (svc, dest, orig, reply, ctag) = (c.service as usize, c.dest, c.orig, c.reply, c.tag);
         self.last_conn = Some(id);
-        let has_dest = self.svc_mut(svc).is_some_and(|s| s.real(dest).is_some());
-        if !has_dest && self.snap.expire_nodest_conn {
+        // Only operators who asked for it pay for the check on every packet.
+        if self.snap.expire_nodest_conn
+            && !self.svc_mut(svc).is_some_and(|s| s.real(dest).is_some())
+        {
             // The real (or its service) was removed and the operator asked for
             // its connections to end at their next packet, as IPVS does.
             if let Some(c) = self.conns.remove(id) {
