@@ -2,6 +2,7 @@
 //! frame that can be refilled without allocating, an `Output` that recycles
 //! what the pipeline sends, and fixtures that open connections in each
 //! forwarding mode so that the steady-state (established) path can be timed.
+pub mod args;
 pub mod frames;
 
 use std::net::Ipv4Addr;

@@ -29,18 +29,7 @@ const BURST: usize = 32;
 /// the reflector exits (before the client disconnects; the director drops it).
 const STOP_ETHERTYPE: [u8; 2] = [0x88, 0xb5];
 
-fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
-}
-
-fn num(args: &[String], name: &str, default: u64) -> Result<u64> {
-    arg(args, name)
-        .map(|v| v.parse().with_context(|| format!("{name} {v}")))
-        .unwrap_or(Ok(default))
-}
+use fvs_bench::args::{arg, num};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

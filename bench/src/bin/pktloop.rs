@@ -19,18 +19,7 @@ use serde::Serialize;
 /// The target the issue sets for an established NAT flow.
 const TARGET_NAT_IPP: f64 = 150.0;
 
-fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(String::as_str)
-}
-
-fn num(args: &[String], name: &str, default: u64) -> Result<u64> {
-    arg(args, name)
-        .map(|v| v.parse().with_context(|| format!("{name} {v}")))
-        .unwrap_or(Ok(default))
-}
+use fvs_bench::args::{arg, num};
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

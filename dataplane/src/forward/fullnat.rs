@@ -35,32 +35,12 @@ pub enum FullNatError {
     Unsupported(u8),
 }
 
-/// Rewrites a client -> RS packet. `ipbuf` starts at the IPv4 header;
-/// `hl` and `tl` are its header and total lengths as the caller already
-/// parsed them (checked again here, never trusted for indexing), and
-/// `proto` its protocol.
-pub fn rewrite_fullnat_in(
-    ipbuf: &mut [u8],
-    hl: usize,
-    tl: usize,
-    proto: IpProtocol,
-    to: NatTuple,
-) -> Result<(), FullNatError> {
-    rewrite(ipbuf, hl, tl, proto, to)
-}
-
-/// Rewrites an RS -> client packet; see [`rewrite_fullnat_in`].
-pub fn rewrite_fullnat_out(
-    ipbuf: &mut [u8],
-    hl: usize,
-    tl: usize,
-    proto: IpProtocol,
-    to: NatTuple,
-) -> Result<(), FullNatError> {
-    rewrite(ipbuf, hl, tl, proto, to)
-}
-
-fn rewrite(
+/// Rewrites a FullNAT packet, either direction (client -> RS or RS ->
+/// client), so that it reads `to`. `ipbuf` starts at the IPv4 header; `hl`
+/// and `tl` are its header and total lengths as the caller already parsed
+/// them (checked again here, never trusted for indexing), and `proto` its
+/// protocol.
+pub fn rewrite_fullnat(
     ipbuf: &mut [u8],
     hl: usize,
     tl: usize,
@@ -154,19 +134,19 @@ mod tests {
         ];
         for (h, l, p, e) in cases {
             let mut b = orig.clone();
-            assert_eq!(rewrite_fullnat_in(&mut b, h, l, p, t), Err(e));
+            assert_eq!(rewrite_fullnat(&mut b, h, l, p, t), Err(e));
             assert_eq!(b, orig);
         }
         let mut icmp = icmp_echo_frame(b"ping")[14..].to_vec();
         let (hl, tl) = lens(&icmp);
         let before = icmp.clone();
-        let r = rewrite_fullnat_out(&mut icmp, hl, tl, IpProtocol::ICMP, t);
+        let r = rewrite_fullnat(&mut icmp, hl, tl, IpProtocol::ICMP, t);
         assert_eq!(r, Err(FullNatError::Unsupported(1)));
         assert_eq!(icmp, before);
         let mut frag = orig.clone();
         frag[6] |= 0x20;
         assert_eq!(
-            rewrite_fullnat_in(&mut frag, 20, tl, IpProtocol::TCP, t),
+            rewrite_fullnat(&mut frag, 20, tl, IpProtocol::TCP, t),
             Err(WireError::Fragment.into())
         );
     }
@@ -177,7 +157,7 @@ mod tests {
         b[26..28].fill(0);
         let (hl, tl) = lens(&b);
         let t = tuple([0x0a00_0001, 0x0a00_0002], [1024, 53]);
-        rewrite_fullnat_in(&mut b, hl, tl, IpProtocol::UDP, t).unwrap();
+        rewrite_fullnat(&mut b, hl, tl, IpProtocol::UDP, t).unwrap();
         assert_eq!(&b[26..28], &[0, 0]);
         let (ip, l4) = check_ipv4(&b);
         assert_eq!(ip.source, [10, 0, 0, 1]);
@@ -196,7 +176,7 @@ mod tests {
             let (hl, tl) = lens(&orig);
             let mut b = orig.clone();
             let t = tuple(addrs, ports);
-            rewrite_fullnat_in(&mut b, hl, tl, IpProtocol::TCP, t).unwrap();
+            rewrite_fullnat(&mut b, hl, tl, IpProtocol::TCP, t).unwrap();
             // check_ipv4 recomputes both checksums with etherparse.
             let (ip, l4) = check_ipv4(&b);
             prop_assert_eq!(ip.source, addrs[0].to_be_bytes());
@@ -213,7 +193,7 @@ mod tests {
                 dst: Ipv4Addr::from(orig[16..20].try_into().map(u32::from_be_bytes).unwrap()),
                 dport: 80,
             };
-            rewrite_fullnat_out(&mut b, hl, tl, IpProtocol::TCP, back).unwrap();
+            rewrite_fullnat(&mut b, hl, tl, IpProtocol::TCP, back).unwrap();
             prop_assert_eq!(b, orig);
         }
 
@@ -226,7 +206,7 @@ mod tests {
             let orig = udp_frame(&payload)[14..].to_vec();
             let (hl, tl) = lens(&orig);
             let mut b = orig.clone();
-            rewrite_fullnat_out(&mut b, hl, tl, IpProtocol::UDP, tuple(addrs, ports)).unwrap();
+            rewrite_fullnat(&mut b, hl, tl, IpProtocol::UDP, tuple(addrs, ports)).unwrap();
             let (_, l4) = check_ipv4(&b);
             prop_assert_eq!(&l4[..4], &[ports[0].to_be_bytes(), ports[1].to_be_bytes()].concat()[..]);
             prop_assert_eq!(&l4[8..], &payload[..]);
@@ -242,7 +222,7 @@ mod tests {
             if b.len() > 10 {
                 b[9] = p;
             }
-            let _ = rewrite_fullnat_in(&mut b, hl, tl, IpProtocol(p), tuple([1, 2], [3, 4]));
+            let _ = rewrite_fullnat(&mut b, hl, tl, IpProtocol(p), tuple([1, 2], [3, 4]));
         }
     }
 }

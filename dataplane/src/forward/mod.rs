@@ -22,7 +22,7 @@ pub mod toa;
 #[cfg(test)]
 mod testutil;
 
-pub use fullnat::{rewrite_fullnat_in, rewrite_fullnat_out, FullNatError, NatTuple};
+pub use fullnat::{rewrite_fullnat, FullNatError, NatTuple};
 pub use icmp_gen::{build_frag_needed, IcmpGenError};
 pub use ipip::{clamp_syn_mss_for_tunnel, encapsulate, EncapError};
 pub use toa::{adjust_synack_mss_for_toa, insert_toa, ToaError, TOA_KIND, TOA_LEN};

@@ -8,7 +8,7 @@ use conntrack::{ConnId, Dir, Millis, Proto, TcpFlags, Tuple};
 use super::l4::Headers;
 use super::nat_rewrite::{rewrite, Side};
 use super::{tag, Pipeline, Verdict};
-use crate::forward::fullnat::{rewrite_fullnat_in, rewrite_fullnat_out, NatTuple};
+use crate::forward::fullnat::{rewrite_fullnat, NatTuple};
 use crate::forward::icmp_gen::build_frag_needed;
 use crate::forward::ipip::{clamp_syn_mss_for_tunnel, encapsulate, EncapError};
 use crate::forward::toa::{adjust_synack_mss_for_toa, insert_toa};
@@ -37,8 +37,7 @@ impl<F: Frame> Pipeline<F> {
         let (svc, dest, orig, reply, ctag) = (c.service as usize, c.dest, c.orig, c.reply, c.tag);
         self.last_conn = Some(id);
         // Only operators who asked for it pay for the check on every packet.
-        if self.snap.expire_nodest_conn
-            && !self.svc_mut(svc).is_some_and(|s| s.real(dest).is_some())
+        if self.snap.expire_nodest_conn && self.svc_mut(svc).is_none_or(|s| s.real(dest).is_none())
         {
             // The real (or its service) was removed and the operator asked for
             // its connections to end at their next packet, as IPVS does.
@@ -90,7 +89,7 @@ impl<F: Frame> Pipeline<F> {
                 Verdict::Route(orig.src)
             }
             (Forward::FullNat, Dir::In) => {
-                if !fullnat_rewrite(frame, h, dir, reply.reversed()) {
+                if !fullnat_rewrite(frame, h, reply.reversed()) {
                     return Verdict::Drop(DropReason::TruncatedL4);
                 }
                 if tag::toa_pending(ctag) {
@@ -99,7 +98,7 @@ impl<F: Frame> Pipeline<F> {
                 Verdict::Route(reply.src)
             }
             (Forward::FullNat, Dir::Out) => {
-                if !fullnat_rewrite(frame, h, dir, orig.reversed()) {
+                if !fullnat_rewrite(frame, h, orig.reversed()) {
                     return Verdict::Drop(DropReason::TruncatedL4);
                 }
                 if h.proto == Proto::Tcp
@@ -202,7 +201,7 @@ fn ip_proto(p: Proto) -> IpProtocol {
 /// FullNAT: makes the packet read `to` (both addresses and ports), as a
 /// router decrementing the TTL. False when the headers do not allow it.
 #[inline]
-fn fullnat_rewrite<F: Frame>(frame: &mut F, h: &Headers, dir: Dir, to: Tuple) -> bool {
+fn fullnat_rewrite<F: Frame>(frame: &mut F, h: &Headers, to: Tuple) -> bool {
     let to = NatTuple {
         src: to.src,
         sport: to.sport,
@@ -210,11 +209,7 @@ fn fullnat_rewrite<F: Frame>(frame: &mut F, h: &Headers, dir: Dir, to: Tuple) ->
         dport: to.dport,
     };
     let ipbuf = &mut frame.data_mut()[ETH_LEN..];
-    let done = match dir {
-        Dir::In => rewrite_fullnat_in(ipbuf, h.hl, h.tl, ip_proto(h.proto), to),
-        Dir::Out => rewrite_fullnat_out(ipbuf, h.hl, h.tl, ip_proto(h.proto), to),
-    };
-    if done.is_err() {
+    if rewrite_fullnat(ipbuf, h.hl, h.tl, ip_proto(h.proto), to).is_err() {
         return false;
     }
     decrement_ttl(frame.data_mut());
