@@ -19,6 +19,8 @@ pub const PENDING_MS: Millis = 3_000;
 pub const REQUEST_INTERVAL_MS: Millis = 1_000;
 pub const MAX_DYNAMIC: usize = 4096;
 pub const MAX_PENDING: usize = 256;
+/// Ageing walks the whole table: every 100 ms is ample for second-scale timers.
+pub const AGEING_MS: Millis = 100;
 
 #[derive(Clone, Copy, Debug)]
 struct Dynamic {
@@ -43,6 +45,8 @@ pub struct Pending<F> {
 }
 
 pub struct NeighborTable<F> {
+    /// When `expire` last walked the tables (it runs at most every `AGEING_MS`).
+    last_ageing: Millis,
     statics: HashMap<(usize, Ipv4Addr), MacAddr>,
     dynamic: HashMap<(usize, Ipv4Addr), Dynamic>,
     pending: Vec<Pending<F>>,
@@ -60,6 +64,7 @@ pub enum Miss {
 impl<F> NeighborTable<F> {
     pub fn new(s: &Snapshot) -> Self {
         let mut t = NeighborTable {
+            last_ageing: 0,
             statics: HashMap::with_capacity(s.neighbors.len()),
             dynamic: HashMap::with_capacity(MAX_DYNAMIC),
             pending: Vec::with_capacity(MAX_PENDING),
@@ -184,6 +189,10 @@ impl<F> NeighborTable<F> {
     /// Drops frames that waited too long (returned so the caller counts them)
     /// and forgets entries that stopped answering.
     pub fn expire(&mut self, now: Millis, expired: &mut Vec<Pending<F>>) {
+        if now.saturating_sub(self.last_ageing) < AGEING_MS {
+            return;
+        }
+        self.last_ageing = now;
         let mut i = 0;
         while i < self.pending.len() {
             if now.saturating_sub(self.pending[i].since) >= PENDING_MS
