@@ -1,5 +1,6 @@
-//! Forwarding-mode building blocks: the per-packet rewrites that turn a
-//! client's frame into what a real server (RS) receives, and back.
+//! Forwarding-mode building blocks that change a frame's shape: TOA,
+//! IPIP encapsulation and generated ICMP errors. (The address and port
+//! rewrites of NAT and FullNAT are `pipeline::nat_rewrite`.)
 //!
 //! Every function here is pure and allocation-free: it works on a frame
 //! (Ethernet header at offset 0, then a validated IPv4 header) or on an
@@ -7,14 +8,12 @@
 //! problems as typed errors so the caller can count a drop reason. A
 //! function that returns an error leaves its frame unchanged.
 //!
-//! - [`fullnat`]: FullNAT rewrite of both addresses and both ports.
 //! - [`toa`]: TCP Option Address (kind 254) carrying the client address
 //!   to the RS in FullNAT mode, as DPVS and the TOA kernel module do.
 //! - [`ipip`]: TUN mode, IPv4-in-IPv4 encapsulation (RFC 2003).
 //! - [`icmp_gen`]: ICMP "fragmentation needed" (RFC 1191) for packets
 //!   that no longer fit once TOA or the tunnel header is added.
 
-pub mod fullnat;
 pub mod icmp_gen;
 pub mod ipip;
 pub mod toa;
@@ -22,7 +21,6 @@ pub mod toa;
 #[cfg(test)]
 mod testutil;
 
-pub use fullnat::{rewrite_fullnat, FullNatError, NatTuple};
 pub use icmp_gen::{build_frag_needed, IcmpGenError};
 pub use ipip::{clamp_syn_mss_for_tunnel, encapsulate, EncapError};
 pub use toa::{adjust_synack_mss_for_toa, insert_toa, ToaError, TOA_KIND, TOA_LEN};

@@ -1,29 +1,36 @@
-//! The NAT rewrite of the per-packet path in one pass: one address and one
-//! port change, the TTL drops by one, and each checksum is patched once
-//! (RFC 1624, eqn. 3) from fixed offsets. The header lengths were validated
-//! when the packet was parsed, so a single bounds check covers everything.
+//! The address rewrite of the per-packet path in one pass: NAT changes one
+//! side (address and port), FullNAT both; the TTL drops by one and each
+//! checksum is patched once (RFC 1624, eqn. 3) from fixed offsets. The
+//! header lengths were validated when the packet was parsed, so this neither
+//! parses again nor checks more than one length per header.
 use std::net::Ipv4Addr;
 
 use conntrack::Proto;
 
 const ETH_LEN: usize = 14;
 
-#[derive(Clone, Copy)]
-pub(super) enum Side {
-    Src,
-    Dst,
-}
+/// A new address and port for one side of the packet; `None` keeps that side.
+pub(super) type Endpoint = Option<(Ipv4Addr, u16)>;
 
-/// One's-complement adjustment of `csum` for 16-bit words going from `old` to `new`.
-#[inline(always)]
-fn adjust(csum: u16, old: [u16; 3], new: [u16; 3]) -> u16 {
-    let mut s = u32::from(!csum);
-    for (o, n) in old.into_iter().zip(new) {
-        s += u32::from(!o) + u32::from(n);
+/// A one's-complement checksum adjustment (RFC 1624, eqn. 3) gathered word
+/// by word and applied once: only changed words are added, and the sum is
+/// folded a single time.
+struct Delta(u32);
+
+impl Delta {
+    #[inline(always)]
+    fn new(csum: u16) -> Delta {
+        Delta(u32::from(!csum))
     }
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    !(s as u16)
+    #[inline(always)]
+    fn change(&mut self, old: u16, new: u16) {
+        self.0 += u32::from(!old) + u32::from(new);
+    }
+    #[inline(always)]
+    fn checksum(self) -> u16 {
+        let s = (self.0 & 0xffff) + (self.0 >> 16);
+        !(((s & 0xffff) + (s >> 16)) as u16)
+    }
 }
 
 #[inline(always)]
@@ -31,34 +38,27 @@ fn word<const N: usize>(b: &[u8; N], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
-/// Rewrites `side`'s address to `addr` and its port to `port` in the IPv4
-/// packet of `frame` (header length `hl`, total length `tl`, TCP or UDP).
-#[inline]
+#[inline(always)]
+fn words(a: Ipv4Addr) -> [u16; 2] {
+    let o = a.octets();
+    [
+        u16::from_be_bytes([o[0], o[1]]),
+        u16::from_be_bytes([o[2], o[3]]),
+    ]
+}
+
+/// Rewrites the source and/or destination (address and port) of the IPv4
+/// packet in `frame` (header length `hl`, total length `tl`, TCP or UDP).
+/// Always inlined: each call site passes a literal `None` for the side it
+/// keeps, and the compiler folds that side's work away.
+#[inline(always)]
 pub(super) fn rewrite(
     frame: &mut [u8],
     hl: usize,
     tl: usize,
     proto: Proto,
-    side: Side,
-    addr: Ipv4Addr,
-    port: u16,
-) {
-    match side {
-        Side::Src => rewrite_at::<12, 0>(frame, hl, tl, proto, addr, port),
-        Side::Dst => rewrite_at::<16, 2>(frame, hl, tl, proto, addr, port),
-    }
-}
-
-/// `A`: the address's offset in the IP header; `P`: the port's in the L4 header.
-/// Fixed-size views with constant offsets leave one length check per header.
-#[inline(always)]
-fn rewrite_at<const A: usize, const P: usize>(
-    frame: &mut [u8],
-    hl: usize,
-    tl: usize,
-    proto: Proto,
-    addr: Ipv4Addr,
-    port: u16,
+    src: Endpoint,
+    dst: Endpoint,
 ) {
     let Some(ip) = frame.get_mut(ETH_LEN..ETH_LEN + tl) else {
         return;
@@ -70,49 +70,50 @@ fn rewrite_at<const A: usize, const P: usize>(
     let Ok(hdr) = <&mut [u8; 20]>::try_from(&mut hdr[..20]) else {
         return;
     };
-    let new = addr.octets();
-    let (old_hi, old_lo) = (word(hdr, A), word(hdr, A + 2));
-    let (new_hi, new_lo) = (
-        u16::from_be_bytes([new[0], new[1]]),
-        u16::from_be_bytes([new[2], new[3]]),
-    );
-    // IP header: the address and the TTL word (TTL, protocol).
+    // IP header: each changed address, then the TTL word (TTL, protocol).
+    // A `None` side adds nothing (and, inlined with a literal, costs nothing).
+    let mut ip_c = Delta::new(word(hdr, 10));
+    let mut old_s = None;
+    let mut old_d = None;
+    for (at, new, old) in [(12, src, &mut old_s), (16, dst, &mut old_d)] {
+        if let Some((a, _)) = new {
+            let (o, n) = ([word(hdr, at), word(hdr, at + 2)], words(a));
+            ip_c.change(o[0], n[0]);
+            ip_c.change(o[1], n[1]);
+            hdr[at..at + 4].copy_from_slice(&a.octets());
+            *old = Some(o);
+        }
+    }
     let ttl_word = word(hdr, 8);
     let ttl = hdr[8].saturating_sub(1);
-    let new_ttl_word = u16::from_be_bytes([ttl, hdr[9]]);
-    let c = adjust(
-        word(hdr, 10),
-        [old_hi, old_lo, ttl_word],
-        [new_hi, new_lo, new_ttl_word],
-    );
-    hdr[A..A + 4].copy_from_slice(&new);
     hdr[8] = ttl;
-    hdr[10..12].copy_from_slice(&c.to_be_bytes());
-    // L4: the pseudo header's address and the port. UDP checksum 0 = none.
-    match proto {
-        Proto::Tcp => {
-            let Ok(t) = <&mut [u8; 20]>::try_from(l4.get_mut(..20).unwrap_or_default()) else {
-                return;
-            };
-            let c = adjust(
-                word(t, 16),
-                [old_hi, old_lo, word(t, P)],
-                [new_hi, new_lo, port],
-            );
-            t[16..18].copy_from_slice(&c.to_be_bytes());
-            t[P..P + 2].copy_from_slice(&port.to_be_bytes());
+    ip_c.change(ttl_word, u16::from_be_bytes([ttl, hdr[9]]));
+    hdr[10..12].copy_from_slice(&ip_c.checksum().to_be_bytes());
+    // L4: the pseudo header's changed addresses and their ports. UDP checksum 0 = none.
+    let (csum_at, l4) = match proto {
+        Proto::Tcp => (16, l4.get_mut(..20)),
+        Proto::Udp => (6, l4.get_mut(..8)),
+    };
+    let Some(l4) = l4 else {
+        return;
+    };
+    let old_c = u16::from_be_bytes([l4[csum_at], l4[csum_at + 1]]);
+    let mut c = Delta::new(old_c);
+    for (port_at, old, new) in [(0, old_s, src), (2, old_d, dst)] {
+        if let (Some(o), Some((a, p))) = (old, new) {
+            let n = words(a);
+            c.change(o[0], n[0]);
+            c.change(o[1], n[1]);
+            c.change(u16::from_be_bytes([l4[port_at], l4[port_at + 1]]), p);
+            l4[port_at..port_at + 2].copy_from_slice(&p.to_be_bytes());
         }
-        Proto::Udp => {
-            let Ok(u) = <&mut [u8; 8]>::try_from(&mut l4[..8]) else {
-                return;
-            };
-            let old = word(u, 6);
-            if old != 0 {
-                let c = adjust(old, [old_hi, old_lo, word(u, P)], [new_hi, new_lo, port]);
-                u[6..8].copy_from_slice(&if c == 0 { 0xffff } else { c }.to_be_bytes());
-            }
-            u[P..P + 2].copy_from_slice(&port.to_be_bytes());
-        }
+    }
+    if !(proto == Proto::Udp && old_c == 0) {
+        let c = match c.checksum() {
+            0 if proto == Proto::Udp => 0xffff,
+            c => c,
+        };
+        l4[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
     }
 }
 
@@ -170,19 +171,18 @@ mod tests {
     #[test]
     fn both_sides_both_protocols_keep_valid_checksums() {
         for proto in [6u8, 17] {
-            for side in [Side::Src, Side::Dst] {
+            for dst_side in [false, true] {
                 for (addr, port) in [
                     (Ipv4Addr::new(10, 1, 0, 11), 8080),
                     (Ipv4Addr::new(255, 0, 1, 254), 1),
                 ] {
                     let mut f = frame(proto);
                     let p = if proto == 6 { Proto::Tcp } else { Proto::Udp };
-                    rewrite(&mut f, 20, 48, p, side, addr, port);
+                    let one = Some((addr, port));
+                    let (src, dst) = if dst_side { (None, one) } else { (one, None) };
+                    rewrite(&mut f, 20, 48, p, src, dst);
                     verify(&f, proto);
-                    let (a, po) = match side {
-                        Side::Src => (26, 34),
-                        Side::Dst => (30, 36),
-                    };
+                    let (a, po) = if dst_side { (30, 36) } else { (26, 34) };
                     assert_eq!(&f[a..a + 4], &addr.octets());
                     assert_eq!(u16::from_be_bytes([f[po], f[po + 1]]), port);
                     assert_eq!(f[22], 63, "TTL decremented");
@@ -200,9 +200,8 @@ mod tests {
             20,
             48,
             Proto::Udp,
-            Side::Dst,
-            Ipv4Addr::new(1, 2, 3, 4),
-            53,
+            None,
+            Some((Ipv4Addr::new(1, 2, 3, 4), 53)),
         );
         assert_eq!(&f[40..42], &[0, 0]);
     }
@@ -217,9 +216,8 @@ mod tests {
                     hl,
                     tl,
                     Proto::Tcp,
-                    Side::Src,
-                    Ipv4Addr::LOCALHOST,
-                    1,
+                    Some((Ipv4Addr::LOCALHOST, 1)),
+                    None,
                 );
             }
         }
@@ -228,9 +226,40 @@ mod tests {
             20,
             48,
             Proto::Tcp,
-            Side::Src,
-            Ipv4Addr::LOCALHOST,
-            1,
+            Some((Ipv4Addr::LOCALHOST, 1)),
+            None,
         );
+    }
+
+    proptest::proptest! {
+        /// Both sides at once (FullNAT), any addresses and ports: the patched
+        /// checksums equal a full recompute; sequence numbers and payload stay.
+        #[test]
+        fn both_sides_match_a_full_recompute(
+            tcp: bool, s: [u8; 4], d: [u8; 4], sp: u16, dp: u16, udp_no_csum: bool,
+        ) {
+            let proto = if tcp { 6 } else { 17 };
+            let mut f = frame(proto);
+            if !tcp && udp_no_csum {
+                f[40..42].copy_from_slice(&[0, 0]);
+            }
+            let before = f.clone();
+            let p = if tcp { Proto::Tcp } else { Proto::Udp };
+            let (src, dst) = (Ipv4Addr::from(s), Ipv4Addr::from(d));
+            rewrite(&mut f, 20, 48, p, Some((src, sp)), Some((dst, dp)));
+            proptest::prop_assert_eq!(&f[26..30], &s);
+            proptest::prop_assert_eq!(&f[30..34], &d);
+            proptest::prop_assert_eq!(&f[34..36], &sp.to_be_bytes());
+            proptest::prop_assert_eq!(&f[36..38], &dp.to_be_bytes());
+            proptest::prop_assert_eq!(&f[54..], &before[54..]);
+            if tcp {
+                proptest::prop_assert_eq!(&f[38..46], &before[38..46]);
+            }
+            if !tcp && udp_no_csum {
+                proptest::prop_assert_eq!(&f[40..42], &[0u8, 0]);
+            } else {
+                verify(&f, proto);
+            }
+        }
     }
 }

@@ -6,18 +6,15 @@ use std::net::Ipv4Addr;
 use conntrack::{ConnId, Dir, Millis, Proto, TcpFlags, Tuple};
 
 use super::l4::Headers;
-use super::nat_rewrite::{rewrite, Side};
+use super::nat_rewrite::rewrite;
 use super::{tag, Pipeline, Verdict};
-use crate::forward::fullnat::{rewrite_fullnat, NatTuple};
 use crate::forward::icmp_gen::build_frag_needed;
 use crate::forward::ipip::{clamp_syn_mss_for_tunnel, encapsulate, EncapError};
 use crate::forward::toa::{adjust_synack_mss_for_toa, insert_toa};
 use crate::frame::Frame;
 use crate::snapshot::Forward;
 use crate::stats::DropReason;
-use crate::wire::{IpProtocol, Ipv4Packet};
 
-const ETH_LEN: usize = 14;
 const SYN: u8 = 0x02;
 const ACK: u8 = 0x10;
 const FIN_SYN_RST: u8 = 0x07;
@@ -65,42 +62,24 @@ impl<F: Frame> Pipeline<F> {
         }
         match (tag::forward(ctag), dir) {
             (Forward::Nat, Dir::In) => {
-                rewrite(
-                    frame.data_mut(),
-                    h.hl,
-                    h.tl,
-                    h.proto,
-                    Side::Dst,
-                    reply.src,
-                    reply.sport,
-                );
+                let to = Some((reply.src, reply.sport));
+                rewrite(frame.data_mut(), h.hl, h.tl, h.proto, None, to);
                 Verdict::Route(reply.src)
             }
             (Forward::Nat, Dir::Out) => {
-                rewrite(
-                    frame.data_mut(),
-                    h.hl,
-                    h.tl,
-                    h.proto,
-                    Side::Src,
-                    orig.dst,
-                    orig.dport,
-                );
+                let from = Some((orig.dst, orig.dport));
+                rewrite(frame.data_mut(), h.hl, h.tl, h.proto, from, None);
                 Verdict::Route(orig.src)
             }
             (Forward::FullNat, Dir::In) => {
-                if !fullnat_rewrite(frame, h, reply.reversed()) {
-                    return Verdict::Drop(DropReason::TruncatedL4);
-                }
+                fullnat_rewrite(frame, h, reply.reversed());
                 if tag::toa_pending(ctag) {
                     self.add_toa(frame, h, id, ctag, reply.src);
                 }
                 Verdict::Route(reply.src)
             }
             (Forward::FullNat, Dir::Out) => {
-                if !fullnat_rewrite(frame, h, orig.reversed()) {
-                    return Verdict::Drop(DropReason::TruncatedL4);
-                }
+                fullnat_rewrite(frame, h, orig.reversed());
                 if h.proto == Proto::Tcp
                     && h.flags & (SYN | ACK) == SYN | ACK
                     && self.toa_enabled(svc)
@@ -191,32 +170,9 @@ impl<F: Frame> Pipeline<F> {
     }
 }
 
-fn ip_proto(p: Proto) -> IpProtocol {
-    match p {
-        Proto::Tcp => IpProtocol::TCP,
-        Proto::Udp => IpProtocol::UDP,
-    }
-}
-
-/// FullNAT: makes the packet read `to` (both addresses and ports), as a
-/// router decrementing the TTL. False when the headers do not allow it.
+/// FullNAT: makes the packet read `to` (both addresses and ports).
 #[inline]
-fn fullnat_rewrite<F: Frame>(frame: &mut F, h: &Headers, to: Tuple) -> bool {
-    let to = NatTuple {
-        src: to.src,
-        sport: to.sport,
-        dst: to.dst,
-        dport: to.dport,
-    };
-    let ipbuf = &mut frame.data_mut()[ETH_LEN..];
-    if rewrite_fullnat(ipbuf, h.hl, h.tl, ip_proto(h.proto), to).is_err() {
-        return false;
-    }
-    decrement_ttl(frame.data_mut());
-    true
-}
-
-#[inline]
-fn decrement_ttl(data: &mut [u8]) {
-    Ipv4Packet::new_unchecked(&mut data[ETH_LEN..]).decrement_ttl();
+fn fullnat_rewrite<F: Frame>(frame: &mut F, h: &Headers, to: Tuple) {
+    let (src, dst) = (Some((to.src, to.sport)), Some((to.dst, to.dport)));
+    rewrite(frame.data_mut(), h.hl, h.tl, h.proto, src, dst);
 }
