@@ -210,15 +210,4 @@ impl<F> NeighborTable<F> {
                 .is_some_and(|r| now.saturating_sub(r) < PENDING_MS),
         });
     }
-
-    pub fn pending_len(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// Learned entries for listings: (port, ip, mac).
-    pub fn learned(&self) -> impl Iterator<Item = (usize, Ipv4Addr, MacAddr)> + '_ {
-        self.dynamic
-            .iter()
-            .filter_map(|((port, ip), d)| d.mac.map(|m| (*port, *ip, m)))
-    }
 }

@@ -314,13 +314,11 @@ fn main() -> Result<()> {
             )?;
         }
     }
-    writeln!(
-        md,
-        "\n## Micro-benchmarks (criterion, mean ns per packet)\n"
-    )?;
-    if established.is_empty() && new_conn.is_empty() {
-        writeln!(md, "missing")?;
-    } else {
+    if section(
+        &mut md,
+        "Micro-benchmarks (criterion, mean ns per packet)",
+        !(established.is_empty() && new_conn.is_empty()),
+    )? {
         writeln!(md, "| established flow | ns |\n|---|---:|")?;
         for m in MODES {
             if let Some(v) = established.get(m) {
@@ -334,13 +332,11 @@ fn main() -> Result<()> {
             }
         }
     }
-    writeln!(
-        md,
-        "\n## Connection lookup (conntrack/benches/table.rs, ns)\n"
-    )?;
-    if lookup.is_empty() {
-        writeln!(md, "missing")?;
-    } else {
+    if section(
+        &mut md,
+        "Connection lookup (conntrack/benches/table.rs, ns)",
+        !lookup.is_empty(),
+    )? {
         writeln!(md, "| lookup | 1K | 1M | 10M |\n|---|---:|---:|---:|")?;
         for kind in ["hit", "reply_hit", "miss"] {
             let cells: Vec<String> = SIZES
@@ -357,13 +353,11 @@ fn main() -> Result<()> {
             writeln!(md, "\ninsert + update + expire churn: {c:.1} ns")?;
         }
     }
-    writeln!(
-        md,
-        "\n## Packet rate over memif (64-byte frames, 1 worker core)\n"
-    )?;
-    if best.is_empty() {
-        writeln!(md, "missing")?;
-    } else {
+    if section(
+        &mut md,
+        "Packet rate over memif (64-byte frames, 1 worker core)",
+        !best.is_empty(),
+    )? {
         writeln!(
             md,
             "Best of the interleaved rounds; ratio to the reflector measured in the same run. Target >= 0.8.\n"
@@ -379,13 +373,11 @@ fn main() -> Result<()> {
             writeln!(md, "| bounce (I/O ceiling) | {b:.2} | 1.00 |")?;
         }
     }
-    writeln!(
-        md,
-        "\n## Peers on the namespace lab (same core, same real servers, same wrk load)\n"
-    )?;
-    if peer_rows.is_empty() {
-        writeln!(md, "missing")?;
-    } else {
+    if section(
+        &mut md,
+        "Peers on the namespace lab (same core, same real servers, same wrk load)",
+        !peer_rows.is_empty(),
+    )? {
         writeln!(
             md,
             "| load balancer | new conn/s | keep-alive req/s | keep-alive p99 ms | bulk Gbit/s |\n|---|---:|---:|---:|---:|"
@@ -572,4 +564,14 @@ fn peers_chart(path: &Path, rows: &[Value]) -> Result<()> {
     }
     root.present()?;
     Ok(())
+}
+
+/// Writes a section heading, and "missing" when the run produced no data for
+/// it; returns whether the section's table should follow.
+fn section(md: &mut String, title: &str, present: bool) -> Result<bool, std::fmt::Error> {
+    writeln!(md, "\n## {title}\n")?;
+    if !present {
+        writeln!(md, "missing")?;
+    }
+    Ok(present)
 }
