@@ -42,8 +42,10 @@ pub(crate) const F_INPUT_ONLY: u8 = 2;
 /// The reply tuple is in the index (not for DR/TUN, nor when it equals `orig`).
 pub(crate) const F_REPLY_INDEXED: u8 = 4;
 
-/// A connection as stored in the table.
+/// A connection as stored in the table. One cache line each, so a lookup's
+/// tuple compare and the state update after it touch a single line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(align(64))]
 pub struct Conn {
     pub orig: Tuple,
     pub reply: Tuple,
@@ -59,6 +61,19 @@ pub struct Conn {
 }
 
 impl Conn {
+    /// A free slot's contents.
+    pub(crate) const EMPTY: Conn = Conn {
+        orig: Tuple::EMPTY,
+        reply: Tuple::EMPTY,
+        service: 0,
+        dest: 0,
+        tag: 0,
+        state: TcpState::None,
+        expires: 0,
+        template: NIL,
+        flags: 0,
+    };
+
     pub(crate) fn from_new(c: &NewConn, expires: Millis) -> Self {
         Conn {
             orig: c.orig,

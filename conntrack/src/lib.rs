@@ -12,6 +12,7 @@
 mod conn;
 mod error;
 mod index;
+pub mod mem;
 mod portpool;
 mod state;
 mod table;
@@ -25,9 +26,10 @@ pub type Millis = u64;
 
 pub use conn::{Conn, ConnId, NewConn, Transition};
 pub use error::{InsertError, PortPoolError};
+pub use mem::Backing;
 pub use portpool::{port_owner, LocalPortPool, DEFAULT_PORT_RANGE};
 pub use state::{next_tcp_state, FlagClass, StateTable, TcpFlags, TcpState};
-pub use table::{ConnTable, MAX_CAPACITY, NEW_CONN_TIMEOUT_MS};
+pub use table::{ConnTable, BURST, MAX_CAPACITY, NEW_CONN_TIMEOUT_MS};
 pub use template::{Template, TemplateId, TemplateKey, TemplateTable, DEFAULT_PERSISTENCE_TIMEOUT};
 pub use timeouts::Timeouts;
 pub use tuple::{Dir, Proto, Tuple};

@@ -2,7 +2,8 @@
 
 use crate::conn::{Conn, ConnId, NewConn, Transition, F_INPUT_ONLY, F_REPLY_INDEXED};
 use crate::error::InsertError;
-use crate::index::Index;
+use crate::index::{Index, Probe};
+use crate::mem::{empty_vec, filled_vec, prefetch, Backing};
 use crate::state::{next_tcp_state, FlagClass, StateTable, TcpFlags, TcpState};
 use crate::template::TemplateId;
 use crate::timeouts::{secs_to_ms, Timeouts};
@@ -27,9 +28,18 @@ const DEFAULT_SEED: u64 = 0x5eed_c0de_f00d_d00d;
 /// and the wheel's list-head tag.
 pub const MAX_CAPACITY: usize = 1 << 30;
 
+/// Most tuples `lookup_burst` handles per call (a DPDK burst is at most 64 here).
+pub const BURST: usize = 64;
+
+/// Lookups whose memory is fetched together (see `lookup_burst`).
+const CHUNK: usize = 32;
+
 /// One core's connections. Fixed capacity, allocated once in `new`.
 pub struct ConnTable {
+    /// Every slot, allocated (and with `Backing::HugePages` touched) up front;
+    /// slots `hwm..` have never been used.
     slab: Vec<Conn>,
+    hwm: u32,
     free: Vec<u32>,
     index: Index,
     wheel: Wheel,
@@ -44,19 +54,26 @@ fn node(slot: u32, dir: Dir) -> u32 {
 }
 
 impl ConnTable {
-    /// A table for up to `capacity` connections (at most 2^30), everything preallocated.
+    /// A table for up to `capacity` connections (at most 2^30), everything
+    /// preallocated on huge pages where the kernel has them, and pre-faulted.
     pub fn new(capacity: usize, timeouts: Timeouts) -> Self {
-        Self::with_hash_seed(capacity, timeouts, DEFAULT_SEED)
+        Self::with_options(capacity, timeouts, DEFAULT_SEED, Backing::HugePages)
     }
 
     /// As `new`, with a caller-chosen (ideally random, per core) hash seed.
     pub fn with_hash_seed(capacity: usize, timeouts: Timeouts, seed: u64) -> Self {
+        Self::with_options(capacity, timeouts, seed, Backing::HugePages)
+    }
+
+    /// As `new`, choosing the hash seed and how the memory is backed.
+    pub fn with_options(capacity: usize, timeouts: Timeouts, seed: u64, backing: Backing) -> Self {
         let capacity = capacity.min(MAX_CAPACITY);
         ConnTable {
-            slab: Vec::with_capacity(capacity),
-            free: Vec::with_capacity(capacity),
-            index: Index::new(capacity * 2, HashSeed::from_u64(seed)),
-            wheel: Wheel::new(capacity, 0),
+            slab: filled_vec(capacity, Conn::EMPTY, backing),
+            hwm: 0,
+            free: empty_vec(capacity, 0, backing),
+            index: Index::new(capacity * 2, HashSeed::from_u64(seed), backing),
+            wheel: Wheel::new(capacity, 0, backing),
             timeouts,
             secure_tcp: false,
             len: 0,
@@ -67,13 +84,64 @@ impl ConnTable {
     /// Finds the connection a packet with tuple `t` belongs to, and its direction.
     #[inline]
     pub fn lookup(&self, t: &Tuple) -> Option<(ConnId, Dir)> {
+        self.lookup_probed(&self.index.probe(t), t)
+    }
+
+    #[inline]
+    fn lookup_probed(&self, p: &Probe, t: &Tuple) -> Option<(ConnId, Dir)> {
         let slab = &self.slab;
-        let n = self.index.find(t, |n| {
+        let n = self.index.find_probed(p, t, |n| {
             let c = slab.get((n >> 1) as usize)?;
             Some(if n & 1 == 0 { &c.orig } else { &c.reply })
         })?;
         let dir = if n & 1 == 0 { Dir::In } else { Dir::Out };
         Some((ConnId(n >> 1), dir))
+    }
+
+    /// Looks up a burst of tuples: `out[i]` is `lookup(&tuples[i])`. Same answers,
+    /// but the memory a lookup waits for is fetched for the whole burst at once:
+    /// hash every key and prefetch its bucket, then prefetch every candidate
+    /// entry, then compare. Large tables then cost close to small ones, because
+    /// the cache misses of one burst overlap instead of queueing.
+    /// At most `BURST` tuples are handled per call (the rest of `out` is untouched).
+    pub fn lookup_burst(&self, tuples: &[Tuple], out: &mut [Option<(ConnId, Dir)>]) {
+        let n = tuples.len().min(out.len()).min(BURST);
+        for (t, o) in tuples[..n].chunks(CHUNK).zip(out[..n].chunks_mut(CHUNK)) {
+            self.lookup_chunk(t, o);
+        }
+    }
+
+    #[inline]
+    fn lookup_chunk(&self, tuples: &[Tuple], out: &mut [Option<(ConnId, Dir)>]) {
+        let mut probes = [Probe::default(); CHUNK];
+        for (p, t) in probes.iter_mut().zip(tuples) {
+            *p = self.index.probe(t);
+            self.index.prefetch(p);
+        }
+        for p in &probes[..tuples.len()] {
+            self.prefetch_candidate(p);
+        }
+        for ((o, p), t) in out.iter_mut().zip(&probes).zip(tuples) {
+            *o = self.lookup_probed(p, t);
+        }
+    }
+
+    /// Prefetches the index bucket a lookup of `t` will read first; a caller
+    /// working through a burst calls this for every packet before looking any up.
+    #[inline]
+    pub fn prefetch(&self, t: &Tuple) {
+        self.index.prefetch(&self.index.probe(t));
+    }
+
+    #[inline]
+    fn prefetch_candidate(&self, p: &Probe) {
+        if let Some(c) = self
+            .index
+            .first_candidate(p)
+            .and_then(|n| self.slab.get((n >> 1) as usize))
+        {
+            prefetch(c);
+        }
     }
 
     /// Adds a connection in state NONE, armed with the new-connection timeout.
@@ -92,23 +160,23 @@ impl ConnTable {
             rec.flags |= F_REPLY_INDEXED;
         }
         let slot = match self.free.pop() {
-            Some(s) => {
-                self.slab[s as usize] = rec;
-                s
+            Some(s) => s,
+            None if (self.hwm as usize) < self.capacity => {
+                self.hwm += 1;
+                self.hwm - 1
             }
-            None => {
-                let s = self.slab.len();
-                if s >= self.capacity {
-                    return Err(InsertError::Full);
-                }
-                self.slab.push(rec);
-                s as u32
-            }
+            None => return Err(InsertError::Full),
         };
-        self.index.insert(node(slot, Dir::In), &c.orig);
-        if index_reply {
-            self.index.insert(node(slot, Dir::Out), &c.reply);
+        if self.index.insert(node(slot, Dir::In), &c.orig).is_err() {
+            self.free.push(slot);
+            return Err(InsertError::Full);
         }
+        if index_reply && self.index.insert(node(slot, Dir::Out), &c.reply).is_err() {
+            self.index.remove(node(slot, Dir::In), &c.orig);
+            self.free.push(slot);
+            return Err(InsertError::Full);
+        }
+        self.slab[slot as usize] = rec;
         self.wheel.schedule(slot, expires);
         self.len += 1;
         Ok(ConnId(slot))
@@ -267,7 +335,11 @@ impl ConnTable {
 
     /// Live connections in slot order (for `ipvsadm -Lnc`-style listings).
     pub fn iter(&self) -> impl Iterator<Item = &Conn> {
-        self.slab.iter().filter(|c| c.in_use())
+        self.used_slots().iter().filter(|c| c.in_use())
+    }
+
+    fn used_slots(&self) -> &[Conn] {
+        self.slab.get(..self.hwm as usize).unwrap_or_default()
     }
 
     /// Heap and inline bytes this table holds, from the actual allocations.
@@ -277,6 +349,12 @@ impl ConnTable {
             + self.free.capacity() * std::mem::size_of::<u32>()
             + self.index.memory_bytes()
             + self.wheel.memory_bytes()
+    }
+
+    /// Bytes of the tuple index alone (the part of `memory_bytes` a lookup reads
+    /// before the connection itself).
+    pub fn index_bytes(&self) -> usize {
+        self.index.memory_bytes()
     }
 
     /// `memory_bytes` divided by capacity, rounded up: everything a connection costs
@@ -302,7 +380,7 @@ impl ConnTable {
 
     /// Live connections with their ids.
     pub fn iter_ids(&self) -> impl Iterator<Item = (ConnId, &Conn)> {
-        self.slab
+        self.used_slots()
             .iter()
             .enumerate()
             .filter(|(_, c)| c.in_use())

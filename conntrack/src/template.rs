@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 
 use crate::error::InsertError;
 use crate::index::Index;
+use crate::mem::Backing;
 use crate::timeouts::secs_to_ms;
 use crate::tuple::{HashSeed, Proto, Tuple};
 use crate::wheel::{Wheel, NIL};
@@ -95,9 +96,13 @@ impl TemplateTable {
             slab: Vec::with_capacity(capacity),
             free: Vec::with_capacity(capacity),
             keys: Vec::with_capacity(capacity),
-            // Node = slot << 1, so the index needs room for 2 nodes per slot.
-            index: Index::new(capacity * 2, HashSeed::from_u64(0x7e3f_1a2b_3c4d_5e6f)),
-            wheel: Wheel::new(capacity, 0),
+            // One node (slot << 1) per template.
+            index: Index::new(
+                capacity,
+                HashSeed::from_u64(0x7e3f_1a2b_3c4d_5e6f),
+                Backing::Lazy,
+            ),
+            wheel: Wheel::new(capacity, 0, Backing::Lazy),
             len: 0,
             capacity,
         }
@@ -140,23 +145,24 @@ impl TemplateTable {
             in_use: true,
             hashed: true,
         };
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slab[s as usize] = t;
-                self.keys[s as usize] = key.tuple();
-                s
-            }
-            None => {
-                let s = self.slab.len();
-                if s >= self.capacity {
-                    return Err(InsertError::Full);
-                }
-                self.slab.push(t);
-                self.keys.push(key.tuple());
-                s as u32
-            }
+        let (slot, reused) = match self.free.pop() {
+            Some(s) => (s, true),
+            None if self.slab.len() < self.capacity => (self.slab.len() as u32, false),
+            None => return Err(InsertError::Full),
         };
-        self.index.insert(slot << 1, &key.tuple());
+        if self.index.insert(slot << 1, &key.tuple()).is_err() {
+            if reused {
+                self.free.push(slot);
+            }
+            return Err(InsertError::Full);
+        }
+        if reused {
+            self.slab[slot as usize] = t;
+            self.keys[slot as usize] = key.tuple();
+        } else {
+            self.slab.push(t);
+            self.keys.push(key.tuple());
+        }
         self.wheel.schedule(slot, expires);
         self.len += 1;
         Ok(TemplateId(slot))

@@ -40,6 +40,15 @@ pub struct Tuple {
 }
 
 impl Tuple {
+    /// Placeholder for unused slots (never looked up: such slots are not indexed).
+    pub(crate) const EMPTY: Tuple = Tuple {
+        proto: Proto::Tcp,
+        src: Ipv4Addr::UNSPECIFIED,
+        sport: 0,
+        dst: Ipv4Addr::UNSPECIFIED,
+        dport: 0,
+    };
+
     pub fn new(proto: Proto, src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) -> Self {
         Tuple {
             proto,

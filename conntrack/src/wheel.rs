@@ -14,6 +14,8 @@
 //! the owner push a deadline *later* without touching the wheel (the common case on
 //! every packet); the entry is re-filed when its old slot comes up.
 
+use crate::mem::{filled_vec, Backing};
+
 /// "No entry".
 pub(crate) const NIL: u32 = u32::MAX;
 /// Marks a `prev` that names a list head rather than an entry.
@@ -50,12 +52,12 @@ pub(crate) struct Wheel {
 
 impl Wheel {
     /// A wheel for entries `0..capacity`, starting at time `now`.
-    pub(crate) fn new(capacity: usize, now: u64) -> Self {
+    pub(crate) fn new(capacity: usize, now: u64, backing: Backing) -> Self {
         Wheel {
             heads: vec![NIL; LEVELS * SLOTS],
             occupied: [0; LEVELS],
             pending: NIL,
-            links: vec![UNLINKED; capacity.min(MAX_ENTRIES)],
+            links: filled_vec(capacity.min(MAX_ENTRIES), UNLINKED, backing),
             cur: now,
         }
     }
@@ -255,7 +257,7 @@ mod tests {
     #[test]
     fn fires_exactly_at_deadline_across_levels() {
         let deadlines: Vec<u64> = vec![1, 63, 64, 65, 4095, 4096, 300_000, 900_000, 3_600_000 * 5];
-        let mut w = Wheel::new(deadlines.len(), 0);
+        let mut w = Wheel::new(deadlines.len(), 0, Backing::Lazy);
         for (i, &d) in deadlines.iter().enumerate() {
             w.schedule(i as u32, d);
         }
@@ -272,7 +274,7 @@ mod tests {
     #[test]
     fn cancel_and_move() {
         let mut deadlines = vec![100u64, 200, 300];
-        let mut w = Wheel::new(3, 0);
+        let mut w = Wheel::new(3, 0, Backing::Lazy);
         for i in 0..3 {
             w.schedule(i, deadlines[i as usize]);
         }
@@ -288,7 +290,7 @@ mod tests {
     fn later_deadline_is_refiled_not_fired() {
         // Filed at 100, real deadline pushed to 5000 without telling the wheel.
         let mut deadlines = vec![100u64];
-        let mut w = Wheel::new(1, 0);
+        let mut w = Wheel::new(1, 0, Backing::Lazy);
         w.schedule(0, 100);
         deadlines[0] = 5000;
         assert!(drain(&mut w, 4999, &deadlines).is_empty());
@@ -300,7 +302,7 @@ mod tests {
     fn work_is_bounded_and_resumes() {
         let n = 10_000usize;
         let deadlines = vec![777_777u64; n];
-        let mut w = Wheel::new(n, 0);
+        let mut w = Wheel::new(n, 0, Backing::Lazy);
         for (i, &d) in deadlines.iter().enumerate() {
             w.schedule(i as u32, d);
         }
@@ -328,7 +330,7 @@ mod tests {
     #[test]
     fn huge_deadlines_do_not_overflow() {
         let deadlines = vec![u64::MAX, u64::MAX - 1, 1 << 63];
-        let mut w = Wheel::new(3, u64::MAX - (1 << 40));
+        let mut w = Wheel::new(3, u64::MAX - (1 << 40), Backing::Lazy);
         for i in 0..3 {
             w.schedule(i, deadlines[i as usize]);
         }

@@ -416,3 +416,58 @@ fn established_ack_fast_path_agrees_with_the_tables() {
         }
     }
 }
+
+/// `lookup_burst` answers exactly what `lookup` answers, for hits in both
+/// directions, misses, input-only connections and bursts longer than a chunk.
+#[test]
+fn burst_lookup_agrees_with_single_lookups() {
+    let mut t = ConnTable::with_options(4096, Timeouts::default(), 11, Backing::Lazy);
+    let mut keys = Vec::new();
+    for i in 0..3000u32 {
+        let mut c = nat_conn(if i % 3 == 0 { Proto::Udp } else { Proto::Tcp }, i, i);
+        c.input_only = i % 7 == 0;
+        t.insert(c, 0).unwrap();
+        keys.push(c.orig);
+        keys.push(c.reply);
+        keys.push(c.orig.reversed());
+    }
+    // Free some so that reused slots and emptied index slots are exercised.
+    let gone: Vec<_> = (0..3000u32)
+        .step_by(5)
+        .map(|i| keys[i as usize * 3])
+        .collect();
+    for k in &gone {
+        let (id, _) = t.lookup(k).unwrap();
+        t.remove(id);
+    }
+    for len in [1usize, 7, 31, 32, 33, 64, 100] {
+        for chunk in keys.chunks(len) {
+            let mut out = vec![None; chunk.len()];
+            t.lookup_burst(chunk, &mut out);
+            let handled = chunk.len().min(BURST);
+            for (k, o) in chunk.iter().zip(&out).take(handled) {
+                assert_eq!(*o, t.lookup(k), "{k:?}");
+            }
+            assert!(out[handled..].iter().all(Option::is_none));
+        }
+    }
+    assert!(keys.iter().any(|k| t.lookup(k).is_some()));
+    assert!(gone.iter().all(|k| t.lookup(k).is_none()));
+}
+
+/// A huge-page-backed, pre-faulted table behaves like a lazily backed one.
+#[test]
+fn huge_page_backing_is_transparent() {
+    let mut huge = ConnTable::with_options(100_000, Timeouts::default(), 3, Backing::HugePages);
+    let mut lazy = ConnTable::with_options(100_000, Timeouts::default(), 3, Backing::Lazy);
+    for i in 0..50_000u32 {
+        let c = nat_conn(Proto::Tcp, i, i % 4);
+        assert_eq!(huge.insert(c, 0), lazy.insert(c, 0));
+    }
+    assert_eq!(huge.memory_bytes(), lazy.memory_bytes());
+    assert_eq!(huge.len(), lazy.len());
+    assert_eq!(
+        huge.iter().map(|c| c.dest).sum::<u32>(),
+        lazy.iter().map(|c| c.dest).sum::<u32>()
+    );
+}
