@@ -11,6 +11,14 @@ pub enum DpdkError {
     },
     #[error("invalid argument for {call}: {reason}")]
     Invalid { call: &'static str, reason: String },
+    /// An rte_flow call refused: `message` is the driver's own explanation
+    /// (`rte_flow_error.message`), or DPDK's text for `errno` when it gave none.
+    #[error("{call} failed: {message} (errno {errno})")]
+    Flow {
+        call: &'static str,
+        errno: i32,
+        message: String,
+    },
 }
 
 impl DpdkError {
@@ -26,6 +34,14 @@ impl DpdkError {
             call,
             errno,
             message: super::eal::strerror(errno),
+        }
+    }
+
+    /// The errno of a failed call, if the failure came from DPDK.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            DpdkError::Call { errno, .. } | DpdkError::Flow { errno, .. } => Some(*errno),
+            DpdkError::Invalid { .. } => None,
         }
     }
 
