@@ -233,11 +233,9 @@ impl<H> PortSteering<H> {
         reason: String,
     ) {
         let failed = self.remove_all(index, installer);
-        if self.policy == FlowSteering::Required {
-            tracing::error!(port = %self.name, %reason, "flow_steering is required but the device refused; FullNAT replies to other cores go through the redirect rings");
-        } else {
-            tracing::info!(port = %self.name, %reason, "no rte_flow steering; FullNAT replies to other cores go through the redirect rings");
-        }
+        // Said once per port: the port is not tried again until restart.
+        // A `required` port's caller escalates (start-up fails, or an error).
+        tracing::info!(port = %self.name, %reason, "no rte_flow steering; FullNAT replies to other cores go through the redirect rings");
         if failed > 0 {
             tracing::warn!(port = %self.name, failed, "some flow rules could not be rolled back; they go with the port");
         }
