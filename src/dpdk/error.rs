@@ -37,14 +37,6 @@ impl DpdkError {
         }
     }
 
-    /// The errno of a failed call, if the failure came from DPDK.
-    pub fn errno(&self) -> Option<i32> {
-        match self {
-            DpdkError::Call { errno, .. } | DpdkError::Flow { errno, .. } => Some(*errno),
-            DpdkError::Invalid { .. } => None,
-        }
-    }
-
     pub fn from_errno(call: &'static str) -> Self {
         let errno = super::eal::last_errno();
         DpdkError::Call {
