@@ -42,6 +42,9 @@ fn main() {
         .allowlist_function("rte_mempool_(avail_count|in_use_count|free)")
         .allowlist_function("rte_(socket_id|lcore_id|thread_register|thread_unregister|strerror)")
         .allowlist_function("ferrovs_rte_errno")
+        // rte_flow: steering FullNAT replies to their owner's queue (src/dpdk/flow.rs).
+        .allowlist_function("rte_flow_(validate|create|destroy|flush)")
+        .allowlist_type("rte_flow_(attr|item|item_type|item_eth|item_ipv4|item_tcp|item_udp|action|action_type|action_queue|error)")
         .allowlist_var("RTE_(MAX_ETHPORTS|PKTMBUF_HEADROOM|MBUF_DEFAULT_BUF_SIZE|ETHER_ADDR_LEN)")
         .opaque_type("rte_arp_hdr")
         .opaque_type("rte_arp_ipv4")

@@ -5,3 +5,4 @@ pub mod convert;
 pub mod daemon;
 pub mod dpdk;
 pub mod live;
+pub mod steering;

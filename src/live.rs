@@ -16,7 +16,9 @@ use crate::daemon::plane::{self, ControlPlane, PoolGauge};
 use crate::daemon::Daemon;
 use crate::dpdk::ethdev::{QueuePair, MAX_BURST};
 use crate::dpdk::{Eal, EthPort, Mbuf, Mempool};
+use crate::steering::{PortFlows, Steering};
 use dataplane::shared::CoreShared;
+use dataplane::steer::reply_rules;
 
 /// Per-lcore mempool cache (DPDK's recommended order of magnitude).
 const POOL_CACHE: u32 = 256;
@@ -132,6 +134,14 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     for (p, spec) in ports.iter().zip(&snap.ports) {
         tracing::info!(port = %spec.name, device = p.name(), mac = %spec.mac, "port up");
     }
+    // Reply steering is settled before any worker polls: a `required` port
+    // the device refuses stops the start here, naming the port.
+    let mut steering = Steering::new(&config.ports, nworkers);
+    steering.sync(
+        &mut PortFlows(&ports),
+        &reply_rules(&snap.services, nworkers),
+    )?;
+    let mut steered_generation = snap.generation;
     let cell = Arc::new(SnapshotCell::new(snap));
     let stats: Vec<Arc<CoreStats>> = (0..nworkers)
         .map(|_| Arc::new(CoreStats::default()))
@@ -152,7 +162,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     gauge
         .total
         .store(u64::from(config.workers.mbufs), Ordering::Relaxed);
-    let plane = ControlPlane::start(daemon.clone(), gauge.clone())?;
+    let plane = ControlPlane::start(daemon.clone(), gauge.clone(), steering.status())?;
     let start = Instant::now();
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
     let fabric = (nworkers > 1).then(|| Arc::new(Fabric::<Mbuf>::new(nworkers)));
@@ -209,6 +219,17 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
             if hup.swap(false, Ordering::Relaxed) {
                 plane::reload(&daemon);
             }
+            // Every applied change (fvsadm, reload) publishes a snapshot; the
+            // rules follow it here, on the thread that owns the ports. Until
+            // they do, the rings deliver the replies, so a short lag is harmless.
+            if cell.generation() != steered_generation {
+                let snap = cell.load();
+                steered_generation = snap.generation;
+                let wanted = reply_rules(&snap.services, nworkers);
+                if let Err(e) = steering.sync(&mut PortFlows(&ports), &wanted) {
+                    tracing::error!(error = %e, "the redirect rings carry this port's replies until restart");
+                }
+            }
         }
         stop.store(true, Ordering::Relaxed);
         let mut first_err = Ok(());
@@ -223,6 +244,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
         first_err
     });
     plane.stop();
+    steering.clear(&mut PortFlows(&ports));
     log_summary(&stats);
     tracing::info!(
         mbufs_in_use = pool.in_use(),

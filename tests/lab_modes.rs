@@ -11,8 +11,13 @@ const URL: &str = "http://10.99.0.100/";
 /// Runs the director with `config` on a lab in `mode`, sends 300 requests,
 /// checks they all succeed and rr spread them evenly, and stops it cleanly.
 fn three_hundred(lab: &Lab, config: &str) -> String {
-    let mut director = lab.director(&repo().join(config));
+    let director = lab.director(&repo().join(config));
     lab.wait_for_service(URL, Duration::from_secs(30));
+    three_hundred_on(lab, director, config)
+}
+
+/// As `three_hundred`, with a director already serving.
+fn three_hundred_on(lab: &Lab, mut director: Director, config: &str) -> String {
     let r = lab.http_requests(URL, 300);
     assert_eq!(
         r["ok"],
@@ -99,13 +104,66 @@ fn fullnat_one_worker_with_toa_on_the_real_server() {
     three_hundred(&lab, "configs/lab-fullnat.yaml");
 }
 
+/// The value of one series (`name{labels}`) in a Prometheus text.
+fn series(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+}
+
 #[test]
 fn fullnat_two_workers() {
     let Some(lab) = Lab::try_up(3, "fullnat") else {
         return;
     };
-    let log = three_hundred(&lab, "configs/lab-fullnat-2workers.yaml");
+    let config = "configs/lab-fullnat-2workers.yaml";
+    let director = lab.director(&repo().join(config));
+    lab.wait_for_service(URL, Duration::from_secs(30));
+    // af_packet has no rte_flow: the port falls back to the redirect rings,
+    // says so once, and /metrics shows it.
+    let m = lab.metrics();
+    assert_eq!(
+        series(&m, r#"ferrovs_port_flow_steering{port="eth0"}"#),
+        Some(0.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, r#"ferrovs_port_flow_rules{port="eth0"}"#),
+        Some(0.0),
+        "{m}"
+    );
+    let log = three_hundred_on(&lab, director, config);
     assert_eq!(log.matches("worker totals").count(), 2, "{log}");
+    let fallback: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("go through the redirect rings"))
+        .collect();
+    assert_eq!(fallback.len(), 1, "said once: {log}");
+    assert!(
+        fallback[0].contains("port=eth0") && fallback[0].contains("rte_flow_validate failed"),
+        "{}",
+        fallback[0]
+    );
+
+    // `flow_steering: required` on the same device: the start fails, naming the port.
+    let text = std::fs::read_to_string(repo().join(config)).unwrap();
+    let required = text.replacen(
+        "    mtu: 1500\n",
+        "    mtu: 1500\n    flow_steering: required\n",
+        1,
+    );
+    assert_ne!(required, text);
+    let path =
+        std::env::temp_dir().join(format!("ferrovs-lab-required-{}.yaml", std::process::id()));
+    std::fs::write(&path, required).unwrap();
+    let mut director = lab.director(&path);
+    let st = director.wait_exit(Duration::from_secs(30));
+    let log = director.log_text();
+    let _ = std::fs::remove_file(&path);
+    assert!(!st.success(), "required on af_packet must not start: {log}");
+    assert!(
+        log.contains("ports[0] (eth0): flow_steering is required"),
+        "{log}"
+    );
 }
 
 #[test]

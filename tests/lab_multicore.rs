@@ -1,8 +1,11 @@
 //! Two workers on two queue pairs: af_packet fans flows out by hash, so the
 //! RS's replies often land on the core that does not own the connection and
-//! must travel through the redirect ring. Needs root.
+//! must travel through the redirect ring. A local address added at run time
+//! reaches the reply steering, which af_packet refuses. Needs root.
 mod lab_common;
-use std::time::Duration;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use lab_common::*;
 
@@ -34,6 +37,7 @@ fn five_hundred_requests_through_two_workers_use_the_redirect_path() {
         "all requests succeed: {r}\n{}",
         director.log_text()
     );
+    steering_follows_a_new_local_address(&director);
     let st = director.terminate(Duration::from_secs(15));
     assert!(st.success(), "clean exit: {st:?}");
     let log = director.log_text();
@@ -43,4 +47,26 @@ fn five_hundred_requests_through_two_workers_use_the_redirect_path() {
         per_worker.iter().sum::<u64>() > 0,
         "the redirect path was used: {per_worker:?}\n{log}"
     );
+}
+
+/// No local address at start: nothing to steer, nothing said. Adding one with
+/// `fvsadm -P` makes the daemon try rte_flow, which af_packet refuses: the
+/// fallback to the rings is then said once (the runtime path of steering).
+fn steering_follows_a_new_local_address(director: &Director) {
+    let says = |log: &str| log.matches("go through the redirect rings").count();
+    assert_eq!(says(&director.log_text()), 0, "{}", director.log_text());
+    let fvsadm = Path::new(env!("CARGO_BIN_EXE_ferrovs")).with_file_name("fvsadm");
+    let o = Command::new(fvsadm)
+        .args(["--socket", "/run/ferrovs/ferrovs.sock"])
+        .args(["-P", "-t", "10.99.0.100:80", "-z", "10.99.1.100"])
+        .output()
+        .expect("running fvsadm");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let start = Instant::now();
+    while says(&director.log_text()) == 0 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = director.log_text();
+    assert_eq!(says(&log), 1, "the change reached the steering: {log}");
+    assert!(log.contains("rte_flow_validate failed"), "{log}");
 }

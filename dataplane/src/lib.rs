@@ -12,6 +12,7 @@ pub mod service;
 pub mod shared;
 pub mod snapshot;
 pub mod stats;
+pub mod steer;
 pub mod wire;
 pub mod worker;
 

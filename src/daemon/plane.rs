@@ -8,11 +8,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use control::metrics::{BuildInfo, CoreMetrics, DaemonMetrics, MetricsServer, MetricsSource};
+use control::metrics::{
+    BuildInfo, CoreMetrics, DaemonMetrics, MetricsServer, MetricsSource, PortMetrics,
+};
 use control::server::{Backend, Server, ServerStats};
 use dataplane::DropReason;
 
 use super::Daemon;
+use crate::steering::PortStatus;
 
 /// Gauges the main loop keeps current for the metrics.
 #[derive(Default)]
@@ -30,6 +33,7 @@ struct Metrics {
     daemon: Arc<Daemon>,
     server: Arc<ServerStats>,
     pool: Arc<PoolGauge>,
+    steering: Arc<Vec<PortStatus>>,
 }
 
 impl MetricsSource for Metrics {
@@ -59,8 +63,18 @@ impl MetricsSource for Metrics {
                 }
             })
             .collect();
+        let ports = self
+            .steering
+            .iter()
+            .map(|p| PortMetrics {
+                port: p.name.clone(),
+                flow_steering: p.steered.load(Ordering::Relaxed),
+                flow_rules: p.rules.load(Ordering::Relaxed),
+            })
+            .collect();
         let d = DaemonMetrics {
             cores,
+            ports,
             mbufs_in_use: self.pool.in_use.load(Ordering::Relaxed),
             mbufs_total: self.pool.total.load(Ordering::Relaxed),
             control_served: self.server.served.load(Ordering::Relaxed),
@@ -75,7 +89,11 @@ impl MetricsSource for Metrics {
 }
 
 impl ControlPlane {
-    pub fn start(daemon: Arc<Daemon>, pool: Arc<PoolGauge>) -> Result<ControlPlane> {
+    pub fn start(
+        daemon: Arc<Daemon>,
+        pool: Arc<PoolGauge>,
+        steering: Arc<Vec<PortStatus>>,
+    ) -> Result<ControlPlane> {
         let cfg = daemon.config();
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
@@ -103,6 +121,7 @@ impl ControlPlane {
                 daemon: daemon.clone(),
                 server: server_stats,
                 pool,
+                steering,
             });
             let st = stop.clone();
             threads.push(

@@ -11,6 +11,14 @@ pub enum DpdkError {
     },
     #[error("invalid argument for {call}: {reason}")]
     Invalid { call: &'static str, reason: String },
+    /// An rte_flow call refused: `message` is the driver's own explanation
+    /// (`rte_flow_error.message`), or DPDK's text for `errno` when it gave none.
+    #[error("{call} failed: {message} (errno {errno})")]
+    Flow {
+        call: &'static str,
+        errno: i32,
+        message: String,
+    },
 }
 
 impl DpdkError {

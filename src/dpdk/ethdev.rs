@@ -2,6 +2,7 @@
 //! `QueuePair` handle (Send, not Clone), so one queue is polled by one thread.
 use std::ffi::CString;
 use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::error::DpdkError;
@@ -14,11 +15,17 @@ pub const MAX_BURST: usize = 64;
 const RX_DESC: u16 = 1024;
 const TX_DESC: u16 = 1024;
 
+/// Numbers every opened port, so a flow handle can tell the port that made it
+/// from a later port that happens to reuse the same DPDK port id.
+static OPENED: AtomicU64 = AtomicU64::new(0);
+
 pub struct EthPort {
     id: u16,
     name: String,
     queues: u16,
     started: bool,
+    /// Unique per open (see `OPENED`).
+    serial: u64,
     _pool: Arc<Mempool>,
 }
 
@@ -89,12 +96,21 @@ impl EthPort {
             name: name.to_owned(),
             queues,
             started: true,
+            serial: OPENED.fetch_add(1, Ordering::Relaxed),
             _pool: pool,
         })
     }
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    pub(super) fn id(&self) -> u16 {
+        self.id
+    }
+
+    pub(super) fn serial(&self) -> u64 {
+        self.serial
     }
 
     pub fn mac(&self) -> Result<[u8; 6], DpdkError> {
@@ -127,6 +143,9 @@ impl EthPort {
 
 impl Drop for EthPort {
     fn drop(&mut self) {
+        // Flow rules die with the port; handles still around cannot reach them
+        // any more (their serial no longer names an open port).
+        super::flow::flush(self.id);
         self.stop();
         // SAFETY: stopped port; nobody polls it any more.
         let _ = unsafe { ffi::rte_eth_dev_close(self.id) };

@@ -121,6 +121,24 @@ impl Lab {
         }
     }
 
+    /// The director's Prometheus text (`metrics.listen` 127.0.0.1:9180 of the lab configs).
+    pub fn metrics(&self) -> String {
+        let o = self.exec(
+            "lb",
+            &[
+                "python3",
+                "-c",
+                "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9180/metrics',timeout=5).read().decode())",
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "metrics: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
     /// Waits (bounded) until one request through the VIP succeeds.
     pub fn wait_for_service(&self, url: &str, within: Duration) {
         let start = Instant::now();
@@ -171,6 +189,26 @@ impl Director {
                 let _ = child.kill();
                 panic!(
                     "director did not exit within {within:?}; log: {}",
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits (bounded) for a director that is expected to stop by itself.
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("director running");
+        let start = Instant::now();
+        loop {
+            if let Some(st) = child.try_wait().expect("wait") {
+                return st;
+            }
+            if start.elapsed() > within {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "director still running after {within:?}; log: {}",
                     self.log_text()
                 );
             }

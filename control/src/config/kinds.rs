@@ -140,6 +140,27 @@ impl Forward {
 }
 
 keyword_enum! {
+    /// Whether a port steers FullNAT replies to their owner's queue with
+    /// rte_flow rules (instead of the inter-core redirect rings).
+    #[derive(Default)]
+    FlowSteering, "flow_steering mode" {
+        /// Try; fall back to the rings when the device refuses.
+        #[default]
+        Auto => "auto",
+        /// Never try: the rings carry every reply to another core.
+        Off => "off",
+        /// Refuse to start when the device refuses the rules.
+        Required => "required",
+    }
+}
+
+impl FlowSteering {
+    pub fn is_auto(&self) -> bool {
+        *self == FlowSteering::Auto
+    }
+}
+
+keyword_enum! {
     /// Scheduler flags (ipvsadm -b).
     SchedFlag, "scheduler flag" {
         ShFallback => "sh-fallback",

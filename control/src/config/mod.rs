@@ -18,7 +18,7 @@ mod tests;
 use std::path::Path;
 
 pub use error::{ConfigError, ROOT_PATH};
-pub use kinds::{Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts};
+pub use kinds::{FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts};
 pub use model::{
     Config, ControlConfig, MetricsConfig, Neighbor, Persistence, Port, Real, Route, Service,
     Timeouts, Workers, BURST_MAX, MTU_MAX, MTU_MIN, WEIGHT_MAX,

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::kinds::{Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts};
+use super::kinds::{
+    FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts,
+};
 use super::net::{Ipv4Net, MacAddr};
 
 /// Real-server weights: ipvsadm's `-w` range.
@@ -83,6 +85,9 @@ pub struct Port {
     /// Default 1500.
     #[serde(default = "default_mtu", deserialize_with = "de_mtu")]
     pub mtu: u16,
+    /// rte_flow steering of FullNAT replies to their owner core. Default auto.
+    #[serde(default, skip_serializing_if = "FlowSteering::is_auto")]
+    pub flow_steering: FlowSteering,
 }
 
 /// A static route.

@@ -31,6 +31,16 @@ pub struct CoreMetrics {
     pub conn_capacity: u64,
 }
 
+/// How one port delivers FullNAT replies to the core that owns them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PortMetrics {
+    pub port: String,
+    /// rte_flow rules steer the replies (false: the redirect rings carry them).
+    pub flow_steering: bool,
+    /// rte_flow rules installed on the port.
+    pub flow_rules: u64,
+}
+
 /// Build facts exported as `ferrovs_build_info`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BuildInfo {
@@ -43,6 +53,7 @@ pub struct BuildInfo {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DaemonMetrics {
     pub cores: Vec<CoreMetrics>,
+    pub ports: Vec<PortMetrics>,
     pub mbufs_in_use: u64,
     pub mbufs_total: u64,
     /// Control requests answered with a result / with an error (or turned
@@ -282,6 +293,23 @@ pub fn render(cfg: &Config, counters: &Counters, daemon: &DaemonMetrics) -> Resu
         }
         fill.with_label_values(&l).set(gauge_value(c.conns));
         cap.with_label_values(&l).set(gauge_value(c.conn_capacity));
+    }
+    let steered = f.gauge(
+        "ferrovs_port_flow_steering",
+        "1 when rte_flow rules steer the port's FullNAT replies to their owner core, 0 when the redirect rings carry them",
+        &["port"],
+    )?;
+    let rules = f.gauge(
+        "ferrovs_port_flow_rules",
+        "rte_flow rules installed on the port",
+        &["port"],
+    )?;
+    for p in &daemon.ports {
+        let l = [p.port.as_str()];
+        steered
+            .with_label_values(&l)
+            .set(i64::from(p.flow_steering));
+        rules.with_label_values(&l).set(gauge_value(p.flow_rules));
     }
     let mbufs = f.gauge("ferrovs_mbufs_in_use", "Packet buffers in use", &[])?;
     mbufs

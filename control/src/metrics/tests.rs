@@ -87,6 +87,18 @@ fn sample() -> (Config, Counters, DaemonMetrics) {
             conns: 12,
             conn_capacity: 1 << 20,
         }],
+        ports: vec![
+            PortMetrics {
+                port: "eth0".into(),
+                flow_steering: true,
+                flow_rules: 4,
+            },
+            PortMetrics {
+                port: "lab".into(),
+                flow_steering: false,
+                flow_rules: 0,
+            },
+        ],
         mbufs_in_use: 512,
         mbufs_total: 8191,
         control_served: 40,
@@ -138,6 +150,10 @@ fn exposition_parses_and_has_the_values() {
     assert_eq!(get(r#"ferrovs_core_redirects_total{core="1"}"#), 7.0);
     assert_eq!(get(r#"ferrovs_conn_table_entries{core="1"}"#), 12.0);
     assert_eq!(get("ferrovs_mbufs_in_use"), 512.0);
+    assert_eq!(get(r#"ferrovs_port_flow_steering{port="eth0"}"#), 1.0);
+    assert_eq!(get(r#"ferrovs_port_flow_rules{port="eth0"}"#), 4.0);
+    assert_eq!(get(r#"ferrovs_port_flow_steering{port="lab"}"#), 0.0);
+    assert_eq!(get(r#"ferrovs_port_flow_rules{port="lab"}"#), 0.0);
     assert_eq!(
         get(r#"ferrovs_control_requests_total{result="refused"}"#),
         2.0

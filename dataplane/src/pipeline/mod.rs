@@ -89,7 +89,7 @@ impl<F: Frame> Pipeline<F> {
             core,
             cores: cores.max(1),
             local_addrs: Vec::new(),
-            core_mask: (cores.max(1).next_power_of_two() - 1) as u16,
+            core_mask: crate::steer::core_mask(cores),
             learned: Vec::with_capacity(MAX_LEARNED),
             scratch: Vec::with_capacity(SCRATCH_BYTES),
             last_conn: None,

@@ -5,6 +5,7 @@
 #include <rte_mempool.h>
 #include <rte_mbuf.h>
 #include <rte_ethdev.h>
+#include <rte_flow.h>
 #include <rte_bus_vdev.h>
 
 /* rte_errno is a per-lcore TLS macro bindgen cannot express; this shim reads it. */

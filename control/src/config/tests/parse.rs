@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use super::{assert_error, base, base_err, yaml_err, BASE};
 use crate::config::{
-    Config, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, ROOT_PATH,
+    Config, FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts,
+    ROOT_PATH,
 };
 
 #[test]
@@ -103,6 +104,45 @@ fn unknown_protocol_forward_and_flag() {
         "services[1].flags[1]",
         "unknown scheduler flag \"sh-nope\" (expected one of sh-fallback sh-port mh-fallback mh-port)",
     );
+}
+
+/// `BASE` with `flow_steering: <mode>` on its second port.
+fn with_flow_steering(mode: &str) -> String {
+    let from = "    addresses: [10.30.0.1/24]\n";
+    assert!(BASE.contains(from));
+    BASE.replacen(from, &format!("{from}    flow_steering: {mode}\n"), 1)
+}
+
+#[test]
+fn flow_steering_defaults_to_auto_and_every_mode_parses() {
+    let cfg = base();
+    assert!(cfg
+        .ports
+        .iter()
+        .all(|p| p.flow_steering == FlowSteering::Auto));
+    assert!(
+        !cfg.to_yaml().contains("flow_steering"),
+        "auto is not written"
+    );
+    for m in FlowSteering::ALL {
+        let cfg = Config::from_yaml_str(&with_flow_steering(m.as_str())).unwrap();
+        assert_eq!(cfg.ports[1].flow_steering, *m);
+        assert_eq!(cfg.ports[0].flow_steering, FlowSteering::Auto);
+        let back = Config::from_yaml_str(&cfg.to_yaml()).unwrap();
+        assert_eq!(back, cfg, "{m} survives a round trip");
+    }
+}
+
+#[test]
+fn unknown_flow_steering_mode() {
+    let e = yaml_err(&with_flow_steering("maybe"));
+    assert_error(
+        &e,
+        "ports[1].flow_steering",
+        "unknown flow_steering mode \"maybe\" (expected one of auto off required)",
+    );
+    let e = yaml_err(&with_flow_steering("true"));
+    assert_eq!(e.path, "ports[1].flow_steering", "{e}");
 }
 
 #[test]
