@@ -37,6 +37,9 @@ impl<F> Fabric<F> {
     /// Gives the frame back when the ring is full.
     #[inline]
     pub fn redirect(&self, src: usize, dst: usize, port: usize, frame: F) -> Result<(), F> {
+        if src >= self.cores || dst >= self.cores {
+            return Err(frame);
+        }
         match self.frames.get(src * self.cores + dst) {
             Some(q) => q.push((port, frame)).map_err(|(_, f)| f),
             None => Err(frame),
@@ -79,5 +82,24 @@ impl<F> Fabric<F> {
 
     pub fn announcements(&self, dst: usize) -> Option<&ArrayQueue<NeighborUpdate>> {
         self.neighbors.get(dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_core_out_of_range_gets_nothing_and_the_frame_comes_back() {
+        let f = Fabric::<u32>::new(3);
+        // src * cores + dst would name ring (1, 0) for (0, 3): refused instead.
+        assert_eq!(f.redirect(0, 3, 0, 7), Err(7));
+        assert_eq!(f.redirect(3, 0, 0, 8), Err(8));
+        assert_eq!(f.redirect(0, 2, 0, 9), Ok(()));
+        let mut got = Vec::new();
+        for dst in 0..3 {
+            f.receive(dst, 16, |_, x| got.push((dst, x)));
+        }
+        assert_eq!(got, vec![(2, 9)]);
     }
 }

@@ -122,7 +122,16 @@ impl<F: Frame> Pipeline<F> {
         if to_service {
             owner_core(h.src, self.owner_mask, self.cores)
         } else if self.local_addrs.contains(&h.dst) {
-            usize::from(h.dport & self.core_mask)
+            // With a core count that is not a power of two, some port classes
+            // belong to no core (no pool hands them out): such a packet cannot
+            // match a connection anywhere, so it stays here to be dropped rather
+            // than wander between cores.
+            let owner = usize::from(h.dport & self.core_mask);
+            if owner < self.cores {
+                owner
+            } else {
+                usize::from(self.core)
+            }
         } else {
             owner_core(h.dst, self.owner_mask, self.cores)
         }
