@@ -323,14 +323,15 @@ impl Established {
     #[inline(never)]
     pub fn run(&mut self, n: u64, now: u64) -> u64 {
         let before = self.out.sent;
-        let nflows = self.frames.len();
         let mut k = 0;
-        for _ in 0..n {
-            let f = self.out.frame(&self.frames[k]);
-            self.pipeline.process(f, 0, now, &mut self.out);
-            k += 1;
-            if k == nflows {
-                k = 0;
+        let mut burst = Vec::with_capacity(RX_BURST);
+        let mut left = n;
+        while left > 0 {
+            self.fill_burst(&mut burst, &mut k, &mut left);
+            // What the worker does with an rx burst: prefetch, then process.
+            self.pipeline.prefetch_burst(&burst);
+            for f in burst.drain(..) {
+                self.pipeline.process(f, 0, now, &mut self.out);
             }
         }
         self.out.sent - before
@@ -340,19 +341,35 @@ impl Established {
     /// to subtract the harness's own cost from instruction counts.
     #[inline(never)]
     pub fn run_baseline(&mut self, n: u64) -> u64 {
-        let nflows = self.frames.len();
         let mut k = 0;
-        for _ in 0..n {
-            let f = self.out.frame(&self.frames[k]);
-            self.out.send(0, std::hint::black_box(f));
-            k += 1;
-            if k == nflows {
-                k = 0;
+        let mut burst = Vec::with_capacity(RX_BURST);
+        let mut left = n;
+        while left > 0 {
+            self.fill_burst(&mut burst, &mut k, &mut left);
+            for f in burst.drain(..) {
+                self.out.send(0, std::hint::black_box(f));
             }
         }
         self.out.sent
     }
+
+    /// Up to `RX_BURST` frames of the next flows (cycling), as an rx burst.
+    #[inline]
+    fn fill_burst(&mut self, burst: &mut Vec<BenchFrame>, k: &mut usize, left: &mut u64) {
+        let take = (*left).min(RX_BURST as u64);
+        for _ in 0..take {
+            burst.push(self.out.frame(&self.frames[*k]));
+            *k += 1;
+            if *k == self.frames.len() {
+                *k = 0;
+            }
+        }
+        *left -= take;
+    }
 }
+
+/// Frames per rx burst in the in-memory loops (the live default `burst: 32`).
+pub const RX_BURST: usize = 32;
 
 /// A NAT service on 10.0.0.100:80 with `scheduler` over eight weighted reals,
 /// for the new-connection benchmark. `conn_max` bounds the table. The weights

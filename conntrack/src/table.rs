@@ -113,24 +113,34 @@ impl ConnTable {
 
     #[inline]
     fn lookup_chunk(&self, tuples: &[Tuple], out: &mut [Option<(ConnId, Dir)>]) {
-        let mut probes = [Probe::default(); CHUNK];
-        for (p, t) in probes.iter_mut().zip(tuples) {
-            *p = self.index.probe(t);
-            self.index.prefetch(p);
-        }
-        for p in &probes[..tuples.len()] {
-            self.prefetch_candidate(p);
-        }
+        let probes = self.prefetch_chunk(tuples);
         for ((o, p), t) in out.iter_mut().zip(&probes).zip(tuples) {
             *o = self.lookup_probed(p, t);
         }
     }
 
-    /// Prefetches the index bucket a lookup of `t` will read first; a caller
-    /// working through a burst calls this for every packet before looking any up.
+    /// The memory half of `lookup_burst` without the lookups: for a caller that
+    /// looks the same tuples up one by one right afterwards (the pipeline, which
+    /// prefetches a whole rx burst before processing its packets in order).
+    pub fn prefetch_burst(&self, tuples: &[Tuple]) {
+        for t in tuples.chunks(CHUNK) {
+            self.prefetch_chunk(t);
+        }
+    }
+
+    /// Hashes up to `CHUNK` keys and prefetches their buckets, then (once those
+    /// have had time to arrive) the first candidate entry of each.
     #[inline]
-    pub fn prefetch(&self, t: &Tuple) {
-        self.index.prefetch(&self.index.probe(t));
+    fn prefetch_chunk(&self, tuples: &[Tuple]) -> [Probe; CHUNK] {
+        let mut probes = [Probe::default(); CHUNK];
+        for (p, t) in probes.iter_mut().zip(tuples) {
+            *p = self.index.probe(t);
+            self.index.prefetch(p);
+        }
+        for p in &probes[..tuples.len().min(CHUNK)] {
+            self.prefetch_candidate(p);
+        }
+        probes
     }
 
     #[inline]

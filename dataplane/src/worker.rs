@@ -130,6 +130,7 @@ impl<Io: PortIo> Worker<Io> {
                 fabric,
                 core,
             };
+            self.pipeline.prefetch_burst(&self.rx_buf);
             for frame in self.rx_buf.drain(..) {
                 self.pipeline.process(frame, port, now, &mut batch);
             }

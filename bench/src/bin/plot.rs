@@ -35,6 +35,18 @@ const SCHEDULERS: [&str; 14] = [
     "rr", "wrr", "lc", "wlc", "sed", "nq", "lblc", "lblcr", "sh", "dh", "mh", "fo", "ovf", "twos",
 ];
 const SIZES: [(&str, &str); 3] = [("1000", "1K"), ("1000000", "1M"), ("10000000", "10M")];
+/// conntrack/benches/table.rs lookup ids, and the lookups one criterion
+/// iteration does (its `BURST` for the burst-shaped ones): ns per lookup is
+/// the iteration mean divided by it.
+const LOOKUP_KINDS: [(&str, f64); 7] = [
+    ("hit", 1.0),
+    ("burst_hit", 32.0),
+    ("reply_hit", 1.0),
+    ("miss", 1.0),
+    ("hit_smallpages", 1.0),
+    ("burst_hit_smallpages", 32.0),
+    ("floor_two_reads", 32.0),
+];
 const PKT_MODES: [&str; 4] = ["nat", "fullnat", "dr", "tun"];
 const LBS: [&str; 3] = ["ferrovs", "haproxy", "nginx-stream"];
 
@@ -64,10 +76,10 @@ fn main() -> Result<()> {
         }
     }
     let mut lookup = BTreeMap::new();
-    for kind in ["hit", "reply_hit", "miss"] {
+    for (kind, per_iter) in LOOKUP_KINDS {
         for (n, _) in SIZES {
             if let Some(ns) = criterion_ns(&crit, &format!("lookup/{kind}/{n}")) {
-                lookup.insert(format!("{kind}/{n}"), ns);
+                lookup.insert(format!("{kind}/{n}"), ns / per_iter);
             }
         }
     }
@@ -211,7 +223,7 @@ fn main() -> Result<()> {
     }
     if !lookup.is_empty() {
         let mut bars = Vec::new();
-        for kind in ["hit", "reply_hit", "miss"] {
+        for (kind, _) in LOOKUP_KINDS {
             for (n, label) in SIZES {
                 if let Some(ns) = lookup.get(&format!("{kind}/{n}")) {
                     bars.push((format!("{kind} {label}"), *ns));
@@ -338,7 +350,7 @@ fn main() -> Result<()> {
         !lookup.is_empty(),
     )? {
         writeln!(md, "| lookup | 1K | 1M | 10M |\n|---|---:|---:|---:|")?;
-        for kind in ["hit", "reply_hit", "miss"] {
+        for (kind, _) in LOOKUP_KINDS {
             let cells: Vec<String> = SIZES
                 .iter()
                 .map(|(n, _)| {
@@ -348,6 +360,24 @@ fn main() -> Result<()> {
                 })
                 .collect();
             writeln!(md, "| {kind} | {} |", cells.join(" | "))?;
+        }
+        let get = |k: &str| lookup.get(k).copied();
+        if let (Some(small), Some(big)) = (get("burst_hit/1000"), get("burst_hit/10000000")) {
+            writeln!(
+                md,
+                "\nburst lookups, 10M against 1K: {:.2}x (target at most 2x)",
+                big / small
+            )?;
+            if let Some(floor) = get("floor_two_reads/10000000") {
+                writeln!(
+                    md,
+                    "burst lookups at 10M against this machine's floor for two dependent \
+                     random reads over the same memory (floor_two_reads): {:.2}x; \
+                     the floor itself is {:.2}x the 1K lookup",
+                    big / floor,
+                    floor / small
+                )?;
+            }
         }
         if let Some(c) = churn {
             writeln!(md, "\ninsert + update + expire churn: {c:.1} ns")?;

@@ -7,6 +7,7 @@ mod l4;
 mod local;
 mod nat_rewrite;
 mod persist;
+mod prefetch;
 mod tag;
 mod xmit;
 
