@@ -176,24 +176,11 @@ impl Director {
 
     /// Sends SIGTERM and waits (bounded) for the exit status.
     pub fn terminate(&mut self, within: Duration) -> ExitStatus {
-        let mut child = self.child.take().expect("director running");
+        let pid = self.child.as_ref().expect("director running").id();
         let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", &pid.to_string()])
             .status();
-        let start = Instant::now();
-        loop {
-            if let Some(st) = child.try_wait().expect("wait") {
-                return st;
-            }
-            if start.elapsed() > within {
-                let _ = child.kill();
-                panic!(
-                    "director did not exit within {within:?}; log: {}",
-                    self.log_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.wait_exit(within)
     }
 
     /// Waits (bounded) for a director that is expected to stop by itself.
