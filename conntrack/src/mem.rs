@@ -1,6 +1,6 @@
 //! Memory helpers for the big per-core arrays: huge-page backing, pre-faulting and
 //! cache prefetch. The two `unsafe` blocks here are paid for by the `table` bench
-//! (`lookup_burst` against `lookup_burst_nohuge` and serial `lookup`).
+//! (`burst_hit` against `burst_hit_smallpages` and serial `hit`).
 //!
 //! Why: at 10 M connections the tables span about a gigabyte. With 4 KiB pages
 //! every lookup also misses the TLB (a page walk per access); 2 MiB pages let the
@@ -55,11 +55,10 @@ fn advise_huge<T>(v: &Vec<T>) {
     if len == 0 {
         return;
     }
-    // SAFETY: madvise(MADV_HUGEPAGE) only changes which page size the kernel uses
-    // to back the range; it never changes the contents or the validity of the
-    // memory. The range [aligned, aligned+len) lies inside `v`'s own allocation
-    // (rounded inwards), which stays alive for the whole call. A failure (e.g.
-    // THP disabled) leaves the range as it was, which is the fallback we want.
+    // madvise(MADV_HUGEPAGE) only changes which page size backs the range, never
+    // the contents or validity of the memory; a failure (THP disabled) leaves the
+    // range as it was, which is the fallback we want.
+    // SAFETY: [aligned, aligned+len) lies inside `v`'s live allocation.
     unsafe {
         libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
     }

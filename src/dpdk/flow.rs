@@ -70,10 +70,10 @@ impl EthPort {
             });
         }
         let mut err = ffi::rte_flow_error::default();
-        // SAFETY: `handle.flow` was returned by rte_flow_create on this very
-        // port (same id and open serial, so the port has not been closed since)
-        // and is consumed here, so it is destroyed at most once; `err` is a
-        // valid out-struct.
+        // `handle.flow` came from rte_flow_create on this very port (same id and
+        // open serial, so the port has not been closed since); `err` is a valid
+        // out-struct.
+        // SAFETY: the handle is consumed here, so the flow is destroyed at most once.
         let ret = unsafe { ffi::rte_flow_destroy(self.id(), handle.flow.as_ptr(), &mut err) };
         if ret != 0 {
             return Err(flow_error("rte_flow_destroy", ret, &err));
@@ -170,10 +170,9 @@ fn submit(
     let mut err = ffi::rte_flow_error::default();
     match step {
         Step::Validate => {
-            // SAFETY: `attr`, `pattern` (END-terminated) and `actions`
-            // (END-terminated) and every spec/mask/conf they point to are
-            // locals of this frame, alive for the whole call; DPDK only reads
-            // them and checks the port id itself; `err` is a valid out-struct.
+            // `pattern` and `actions` are END-terminated; DPDK only reads them
+            // and checks the port id itself; `err` is a valid out-struct.
+            // SAFETY: every pointer names a local of this frame, alive for the call.
             let ret = unsafe {
                 ffi::rte_flow_validate(port, &attr, pattern.as_ptr(), actions.as_ptr(), &mut err)
             };
