@@ -3,6 +3,7 @@
 //! what the pipeline sends, and fixtures that open connections in each
 //! forwarding mode so that the steady-state (established) path can be timed.
 pub mod args;
+pub mod charts;
 pub mod frames;
 
 use std::net::Ipv4Addr;
