@@ -115,6 +115,16 @@ impl Conn {
         (self.template != NIL).then_some(TemplateId(self.template))
     }
 
+    /// Whether a new-connection SYN on this entry's tuple starts a new
+    /// connection (the entry is expired and the SYN scheduled anew): IPVS's
+    /// `is_new_conn_expected` with `conn_reuse_mode` 1, the kernel default. Only
+    /// a TCP entry in TIME_WAIT or CLOSE that no persistence template controls.
+    pub fn reuse_expected(&self) -> bool {
+        self.proto() == Proto::Tcp
+            && self.template == NIL
+            && matches!(self.state, TcpState::TimeWait | TcpState::Close)
+    }
+
     /// Milliseconds left before expiry (0 once due); `ipvsadm -Lnc`'s expire column.
     pub fn remaining(&self, now: Millis) -> Millis {
         self.expires.saturating_sub(now)

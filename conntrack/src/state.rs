@@ -112,6 +112,13 @@ impl TcpFlags {
     pub fn starts_connection(self) -> bool {
         self.0 & Self::SYN != 0 && self.0 & Self::RST == 0
     }
+
+    /// A segment that opens a connection and nothing else (SYN without ACK,
+    /// FIN or RST): IPVS's `is_new_conn`, the test for reusing a closing entry.
+    #[inline]
+    pub fn is_new_conn(self) -> bool {
+        self.0 & (Self::SYN | Self::ACK | Self::FIN | Self::RST) == Self::SYN
+    }
 }
 
 /// Row of a state table (the order matches the kernel tables).

@@ -87,6 +87,27 @@ impl ConnTable {
         self.lookup_probed(&self.index.probe(t), t)
     }
 
+    /// As `lookup`, on the caller's clock: a connection whose timeout has
+    /// passed is gone for the very next packet, as the kernel's timer would
+    /// have removed it, whatever progress the wheel has made. Such an entry is
+    /// removed here (handed to `on_expire` first, as `expire` does) and not found.
+    #[inline]
+    pub fn lookup_at(
+        &mut self,
+        t: &Tuple,
+        now: Millis,
+        on_expire: impl FnOnce(&Conn),
+    ) -> Option<(ConnId, Dir)> {
+        let (id, dir) = self.lookup(t)?;
+        if self.slab[id.0 as usize].expires > now {
+            return Some((id, dir));
+        }
+        if let Some(c) = self.remove(id) {
+            on_expire(&c);
+        }
+        None
+    }
+
     #[inline]
     fn lookup_probed(&self, p: &Probe, t: &Tuple) -> Option<(ConnId, Dir)> {
         let slab = &self.slab;

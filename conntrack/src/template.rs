@@ -3,7 +3,14 @@
 //! As in IPVS, a template is keyed by (protocol, client address & netmask, VIP,
 //! VPORT — 0 for all-port services), is refreshed whenever a new connection is
 //! scheduled through it, and when its timer fires it only goes away if it controls no
-//! connections; otherwise it is re-armed for another full timeout.
+//! connections; otherwise it is re-armed for 60 s, and 60 s stays its timeout
+//! (`ip_vs_conn_expire`'s `expire_later`).
+//!
+//! Expiry holds on the caller's clock whatever progress the timer wheel has made:
+//! `lookup_at` and `detach` first bring a template to the state the kernel's timer
+//! would have left it in at that moment (`settle`), so a template past its deadline
+//! is never found, however far the clock jumped (replay) or however far behind
+//! the wheel's bounded work is.
 
 use std::net::Ipv4Addr;
 
@@ -17,6 +24,11 @@ use crate::Millis;
 
 /// `-p` given without a value.
 pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 360;
+
+/// Seconds a due template that still controls connections is re-armed for (and
+/// its timeout from then on), as `ip_vs_conn_expire` does.
+pub const TEMPLATE_REARM_SECS: u32 = 60;
+const REARM_MS: Millis = TEMPLATE_REARM_SECS as Millis * 1000;
 
 const WORK_PER_EXPIRY: usize = 4;
 const WORK_FLOOR: usize = 64;
@@ -61,8 +73,12 @@ pub struct TemplateId(pub(crate) u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Template {
     pub key: TemplateKey,
+    /// The caller's ids of the service and real the template sends clients to,
+    /// kept whole (32 bits each) so they never alias however many reals a
+    /// service has seen.
+    pub service: u32,
     pub dest: u32,
-    /// Seconds.
+    /// Seconds: the service's persistence timeout, 60 once re-armed.
     pub timeout: u32,
     /// Connections currently attached.
     pub controls: u32,
@@ -108,6 +124,7 @@ impl TemplateTable {
         }
     }
 
+    /// The template for `key`, whatever its deadline (see `lookup_at`).
     pub fn lookup(&self, key: &TemplateKey) -> Option<TemplateId> {
         let keys = &self.keys;
         let n = self
@@ -116,15 +133,71 @@ impl TemplateTable {
         Some(TemplateId(n >> 1))
     }
 
+    /// The template for `key` as the kernel would have it at `now`: one whose
+    /// timeout has passed while it controlled nothing is removed here (handed
+    /// to `on_expire` first) and not found; one that still controls
+    /// connections has been re-armed.
+    pub fn lookup_at(
+        &mut self,
+        key: &TemplateKey,
+        now: Millis,
+        on_expire: impl FnOnce(&Template),
+    ) -> Option<TemplateId> {
+        let id = self.lookup(key)?;
+        if self.settle(id.0, now) {
+            return Some(id);
+        }
+        self.wheel.cancel(id.0);
+        if let Some(t) = self.free_slot(id.0) {
+            on_expire(&t);
+        }
+        None
+    }
+
+    /// Brings template `slot` to where the kernel's timer would have left it at
+    /// `at`: past its deadline, one that controls connections has been re-armed
+    /// in steps of 60 s (and keeps 60 s as its timeout). Returns false for one
+    /// that is due and controls nothing: it is gone.
+    fn settle(&mut self, slot: u32, at: Millis) -> bool {
+        let Some(t) = self.slab.get_mut(slot as usize).filter(|t| t.in_use) else {
+            return false;
+        };
+        if at < t.expires {
+            return true;
+        }
+        if t.controls == 0 {
+            return false;
+        }
+        let steps = (at - t.expires) / REARM_MS + 1;
+        t.expires = t.expires.saturating_add(steps.saturating_mul(REARM_MS));
+        t.timeout = TEMPLATE_REARM_SECS;
+        // Later than it was filed: the wheel re-files it when the old slot comes up.
+        true
+    }
+
+    /// Unindexes and frees a slot already off the wheel.
+    fn free_slot(&mut self, slot: u32) -> Option<Template> {
+        let t = *self.slab.get(slot as usize).filter(|t| t.in_use)?;
+        if t.hashed {
+            self.index.remove(slot << 1, &t.key.tuple());
+        }
+        self.slab[slot as usize].in_use = false;
+        self.free.push(slot);
+        self.len -= 1;
+        Some(t)
+    }
+
     pub fn get(&self, id: TemplateId) -> Option<&Template> {
         self.slab.get(id.0 as usize).filter(|t| t.in_use)
     }
 
-    /// Creates a template sending `key` to `dest` for `timeout` seconds from `now`.
-    /// It starts with no connections: `attach` the one being scheduled.
+    /// Creates a template sending `key` to real `dest` of `service` for
+    /// `timeout` seconds from `now`. It starts with no connections: `attach`
+    /// the one being scheduled.
     pub fn create(
         &mut self,
         key: TemplateKey,
+        service: u32,
         dest: u32,
         timeout: u32,
         now: Millis,
@@ -138,6 +211,7 @@ impl TemplateTable {
         let expires = now.saturating_add(secs_to_ms(timeout));
         let t = Template {
             key,
+            service,
             dest,
             timeout,
             controls: 0,
@@ -182,8 +256,13 @@ impl TemplateTable {
         }
     }
 
-    /// A controlled connection went away.
-    pub fn detach(&mut self, id: TemplateId) {
+    /// A controlled connection went away at `at` (its own deadline when it
+    /// expired, or the moment it was removed). Until then the template kept
+    /// being re-armed; from then on its deadline stands.
+    pub fn detach(&mut self, id: TemplateId, at: Millis) {
+        // A connection ending at the very instant the template falls due is
+        // gone first: only the template's firings before `at` saw it.
+        self.settle(id.0, at.saturating_sub(1));
         if let Some(t) = self.slab.get_mut(id.0 as usize).filter(|t| t.in_use) {
             t.controls = t.controls.saturating_sub(1);
         }
@@ -205,7 +284,7 @@ impl TemplateTable {
     }
 
     /// Removes due templates that control no connection (at most `budget`); due
-    /// ones that still control connections are re-armed for a full timeout.
+    /// ones that still control connections are re-armed (see `settle`).
     pub fn expire(
         &mut self,
         now: Millis,
@@ -223,14 +302,12 @@ impl TemplateTable {
             }) else {
                 break;
             };
-            let Some(t) = self.slab.get_mut(slot as usize).filter(|t| t.in_use) else {
+            if self.slab.get(slot as usize).is_none_or(|t| !t.in_use) {
                 continue;
-            };
-            if t.controls > 0 {
-                // Re-arming counts as work so a flood of busy templates stays
-                // bounded; at least 1 s so a zero timeout cannot spin.
-                t.expires = now.saturating_add(secs_to_ms(t.timeout.max(1)));
-                let e = t.expires;
+            }
+            if self.settle(slot, now) {
+                // Re-arming counts as work so a flood of busy templates stays bounded.
+                let e = self.slab[slot as usize].expires;
                 self.wheel.schedule(slot, e);
                 work = work.saturating_sub(1);
                 if work == 0 {
@@ -238,15 +315,10 @@ impl TemplateTable {
                 }
                 continue;
             }
-            let t = *t;
-            if t.hashed {
-                self.index.remove(slot << 1, &t.key.tuple());
+            if let Some(t) = self.free_slot(slot) {
+                removed += 1;
+                on_expire(&t);
             }
-            self.slab[slot as usize].in_use = false;
-            self.free.push(slot);
-            self.len -= 1;
-            removed += 1;
-            on_expire(&t);
         }
         removed
     }

@@ -471,3 +471,66 @@ fn huge_page_backing_is_transparent() {
         lazy.iter().map(|c| c.dest).sum::<u32>()
     );
 }
+
+#[test]
+fn lookup_at_applies_the_clock_whatever_the_wheel_did() {
+    let mut t = ConnTable::new(16, Timeouts::default());
+    let nc = nat_conn(Proto::Tcp, 7, 0);
+    let id = t.insert(nc, 0).unwrap();
+    t.update(id, Dir::In, syn(), 0); // SYN_RECV: 60 s
+    assert_eq!(
+        t.lookup_at(&nc.reply, 59_999, |_| panic!("alive")),
+        Some((id, Dir::Out))
+    );
+    let mut gone = Vec::new();
+    assert_eq!(t.lookup_at(&nc.orig, 60 * S, |c| gone.push(*c)), None);
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].expires, 60 * S, "handed over with its own deadline");
+    assert!(t.is_empty());
+    assert_eq!(t.lookup(&nc.reply), None, "both directions unindexed");
+    assert!(expire_all(&mut t, 100 * S).is_empty(), "and off the wheel");
+    // The tuple can be tracked again at once.
+    t.insert(nc, 60 * S).unwrap();
+}
+
+#[test]
+fn only_closing_uncontrolled_tcp_entries_expect_a_new_connection() {
+    let mut t = ConnTable::new(16, Timeouts::default());
+    let mut tpl = TemplateTable::new(4);
+    let states = |t: &mut ConnTable, i: u32, flags: &[TcpFlags]| {
+        let id = t.insert(nat_conn(Proto::Tcp, i, 0), 0).unwrap();
+        for f in flags {
+            t.update(id, Dir::In, *f, 0);
+        }
+        id
+    };
+    let tw = states(&mut t, 1, &[syn(), fin()]);
+    let cl = states(&mut t, 2, &[syn(), ack(), rst()]);
+    let es = states(&mut t, 3, &[syn(), ack()]);
+    let cw = states(&mut t, 4, &[syn(), ack(), fin()]);
+    let name = |t: &ConnTable, id| t.get(id).unwrap().state_name();
+    assert_eq!(
+        [name(&t, tw), name(&t, cl), name(&t, es), name(&t, cw)],
+        ["TIME_WAIT", "CLOSE", "ESTABLISHED", "CLOSE_WAIT"]
+    );
+    let expected = |t: &ConnTable, id| t.get(id).unwrap().reuse_expected();
+    assert!(expected(&t, tw) && expected(&t, cl));
+    assert!(!expected(&t, es) && !expected(&t, cw));
+    let key = TemplateKey::new(
+        Proto::Tcp,
+        client(1),
+        std::net::Ipv4Addr::BROADCAST,
+        VIP,
+        80,
+    );
+    let tid = tpl.create(key, 0, 0, 360, 0).unwrap();
+    t.set_template(tw, Some(tid));
+    assert!(!expected(&t, tw), "a template controls it");
+    let udp = t.insert(nat_conn(Proto::Udp, 9, 0), 0).unwrap();
+    assert!(!expected(&t, udp));
+    // is_new_conn: SYN and nothing else of SYN/ACK/FIN/RST.
+    assert!(TcpFlags(TcpFlags::SYN | TcpFlags::PSH).is_new_conn());
+    for f in [TcpFlags::ACK, TcpFlags::FIN, TcpFlags::RST] {
+        assert!(!TcpFlags(TcpFlags::SYN | f).is_new_conn());
+    }
+}

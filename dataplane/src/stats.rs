@@ -169,6 +169,8 @@ pub struct CoreStats {
     pub tx_bytes: Counter,
     pub redirected: Counter,
     pub conns_created: Counter,
+    /// Closing entries a new SYN on their tuple expired (port reuse).
+    pub conns_reused: Counter,
     pub arp_replies: Counter,
     pub arp_requests_sent: Counter,
     pub icmp_echo_replies: Counter,
@@ -185,6 +187,7 @@ impl Default for CoreStats {
             tx_bytes: Counter::default(),
             redirected: Counter::default(),
             conns_created: Counter::default(),
+            conns_reused: Counter::default(),
             arp_replies: Counter::default(),
             arp_requests_sent: Counter::default(),
             icmp_echo_replies: Counter::default(),

@@ -114,6 +114,15 @@ impl<Io: PortIo> Worker<Io> {
     pub fn poll_once(&mut self, now: Millis) -> usize {
         let mut received = 0;
         let core = self.pipeline.core();
+        // Expiry first, so what timed out by `now` is gone before this burst
+        // (the lookups also check deadlines, whatever the wheel's progress).
+        if now != self.last_housekeeping {
+            self.last_housekeeping = now;
+            self.pipeline.housekeeping(now);
+            if let Some(sh) = &self.shared {
+                sh.serve(self.pipeline.conns(), now);
+            }
+        }
         // Taken out for the call (no refcount traffic per poll), then put back.
         if let Some(fabric) = self.fabric.take() {
             received += self.poll_fabric(&fabric, core, now);
@@ -141,13 +150,6 @@ impl<Io: PortIo> Worker<Io> {
         if let Some(fabric) = &self.fabric {
             for u in self.pipeline.take_learned() {
                 fabric.announce(core, u);
-            }
-        }
-        if now != self.last_housekeeping {
-            self.last_housekeeping = now;
-            self.pipeline.housekeeping(now);
-            if let Some(sh) = &self.shared {
-                sh.serve(self.pipeline.conns(), now);
             }
         }
         received

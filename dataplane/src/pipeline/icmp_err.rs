@@ -4,7 +4,7 @@
 //! addresses to what it can route; anything else is dropped with a reason.
 use std::net::Ipv4Addr;
 
-use conntrack::{Dir, Proto, Tuple};
+use conntrack::{Dir, Millis, Proto, Tuple};
 
 use super::l4::owner_core;
 use super::{Pipeline, Verdict};
@@ -17,7 +17,13 @@ const ETH_LEN: usize = 14;
 
 impl<F: Frame> Pipeline<F> {
     /// `data` is the whole frame; `hl`/`tl` bound the validated IPv4 packet.
-    pub(super) fn icmp_error(&mut self, data: &mut [u8], hl: usize, tl: usize) -> Verdict {
+    pub(super) fn icmp_error(
+        &mut self,
+        data: &mut [u8],
+        hl: usize,
+        tl: usize,
+        now: Millis,
+    ) -> Verdict {
         let Some(l4) = data.get(ETH_LEN + hl..ETH_LEN + tl) else {
             return Verdict::Drop(DropReason::TruncatedL4);
         };
@@ -45,7 +51,7 @@ impl<F: Frame> Pipeline<F> {
             dst: qs,
             dport: qsp,
         };
-        let Some((id, dir)) = self.conns.lookup(&reverse) else {
+        let Some((id, dir)) = self.live_conn(&reverse, now) else {
             if self.cores > 1 {
                 let from_vip = self.find_service(proto as u8, qs, qsp).is_some();
                 let client = if from_vip { qd } else { qs };

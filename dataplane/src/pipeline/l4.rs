@@ -60,7 +60,7 @@ impl<F: Frame> Pipeline<F> {
                 if self.snap.is_own_address(in_port, dst) || (echo && self.snap.is_vip(dst)) {
                     return self.local(data, hl, tl);
                 }
-                return self.icmp_error(data, hl, tl);
+                return self.icmp_error(data, hl, tl, now);
             }
             _ if self.snap.is_own_address(in_port, dst) => {
                 return Verdict::Drop(DropReason::LocalUnsupported)
@@ -88,7 +88,7 @@ impl<F: Frame> Pipeline<F> {
             dport,
         };
         // Tracked traffic first: the scans below only matter for a new packet.
-        let (id, dir) = match self.conns.lookup(&tuple) {
+        let (id, dir) = match self.track(&tuple, flags, now) {
             Some(found) => found,
             None => {
                 if self.snap.is_own_address(in_port, dst) {

@@ -9,6 +9,7 @@ mod nat_rewrite;
 mod persist;
 mod prefetch;
 mod tag;
+mod track;
 mod xmit;
 
 use std::net::Ipv4Addr;
@@ -227,15 +228,11 @@ impl<F: Frame> Pipeline<F> {
     pub fn housekeeping(&mut self, now: Millis) -> usize {
         let services = &mut self.services;
         let templates = &mut self.templates;
-        let n = self
-            .conns
-            .expire(now, EXPIRE_BUDGET, |c| release_conn(services, templates, c));
-        self.templates.expire(now, EXPIRE_BUDGET, |t| {
-            let (svc, dest) = persist::unpack_dest(t.dest);
-            if let Some(s) = services.get_mut(svc).and_then(Option::as_mut) {
-                s.template_changed(dest, false);
-            }
+        let n = self.conns.expire(now, EXPIRE_BUDGET, |c| {
+            release_conn(services, templates, c, c.expires)
         });
+        self.templates
+            .expire(now, EXPIRE_BUDGET, |t| persist::template_gone(services, t));
         self.neigh.expire(now, &mut self.released);
         for _ in self.released.drain(..) {
             self.stats.count_drop(DropReason::NeighborUnresolved);
@@ -243,10 +240,10 @@ impl<F: Frame> Pipeline<F> {
         n
     }
 
-    /// Undoes what a connection held: its real's count, its FullNAT local
-    /// port, its persistence template.
-    pub(super) fn release(&mut self, c: &Conn) {
-        release_conn(&mut self.services, &mut self.templates, c);
+    /// Undoes what a connection removed at `at` held: its real's count, its
+    /// FullNAT local port, its persistence template.
+    pub(super) fn release(&mut self, c: &Conn, at: Millis) {
+        release_conn(&mut self.services, &mut self.templates, c, at);
     }
 
     fn classify(
@@ -307,7 +304,14 @@ impl<F: Frame> Pipeline<F> {
     }
 }
 
-fn release_conn(services: &mut [Option<ServiceState>], templates: &mut TemplateTable, c: &Conn) {
+/// What `Pipeline::release` does, on the fields alone (for callbacks that
+/// already borrow the connection table). `at` is when the connection ended.
+fn release_conn(
+    services: &mut [Option<ServiceState>],
+    templates: &mut TemplateTable,
+    c: &Conn,
+    at: Millis,
+) {
     if let Some(s) = services
         .get_mut(c.service as usize)
         .and_then(Option::as_mut)
@@ -318,7 +322,7 @@ fn release_conn(services: &mut [Option<ServiceState>], templates: &mut TemplateT
         }
     }
     if let Some(t) = c.template() {
-        templates.detach(t);
+        templates.detach(t, at);
     }
 }
 

@@ -1,23 +1,23 @@
 //! Choosing the real server for a new connection: the service's persistence
 //! template when one covers the client, else the scheduler (and, for a
 //! persistent service, a new template remembering its choice).
-use conntrack::{InsertError, Millis, TemplateId, TemplateKey};
+use conntrack::{InsertError, Millis, Template, TemplateId, TemplateKey};
 use sched::PacketKey;
 
 use super::Pipeline;
 use crate::frame::Frame;
+use crate::service::ServiceState;
 use crate::snapshot::PortMatch;
 use crate::stats::DropReason;
 
-/// Templates store the service next to the real's id in one word.
-#[inline]
-pub(super) fn pack_dest(service: usize, dest: u32) -> u32 {
-    ((service as u32) << 16) | (dest & 0xffff)
-}
-
-#[inline]
-pub(super) fn unpack_dest(packed: u32) -> (usize, u32) {
-    ((packed >> 16) as usize, packed & 0xffff)
+/// A template went away: its real has one persistent entry less.
+pub(super) fn template_gone(services: &mut [Option<ServiceState>], t: &Template) {
+    if let Some(s) = services
+        .get_mut(t.service as usize)
+        .and_then(Option::as_mut)
+    {
+        s.template_changed(t.dest, false);
+    }
 }
 
 impl<F: Frame> Pipeline<F> {
@@ -29,11 +29,16 @@ impl<F: Frame> Pipeline<F> {
         key: &PacketKey,
         now: Millis,
     ) -> Result<(u32, Option<TemplateId>), DropReason> {
-        let Some(state) = self.services.get_mut(svc).and_then(Option::as_mut) else {
+        let Some(spec) = self
+            .services
+            .get(svc)
+            .and_then(Option::as_ref)
+            .map(|s| &s.spec)
+        else {
             return Err(DropReason::NoService);
         };
-        let spec = &state.spec;
         let Some(p) = spec.persistence.as_ref() else {
+            let state = self.svc_mut(svc).ok_or(DropReason::NoService)?;
             let pos = state.schedule(key, now).ok_or(DropReason::NoDestination)?;
             return Ok((state.dests[pos].id, None));
         };
@@ -45,11 +50,21 @@ impl<F: Frame> Pipeline<F> {
         };
         let tkey = TemplateKey::new(spec.proto, key.src, p.netmask, key.dst, vport);
         let timeout = p.timeout_s;
-        if let Some(tid) = self.templates.lookup(&tkey) {
-            let packed = self.templates.get(tid).map(|t| t.dest);
-            match packed.map(unpack_dest) {
+        // A template past its timeout is gone, as the kernel's timer would have it.
+        let mut expired = None;
+        let found = self.templates.lookup_at(&tkey, now, |t| expired = Some(*t));
+        if let Some(t) = expired {
+            template_gone(&mut self.services, &t);
+        }
+        let state = self
+            .services
+            .get_mut(svc)
+            .and_then(Option::as_mut)
+            .ok_or(DropReason::NoService)?;
+        if let Some(tid) = found {
+            match self.templates.get(tid).map(|t| (t.service, t.dest)) {
                 // Reused while its real is still in the service, even quiescent.
-                Some((s, d)) if s == svc && state.dest_by_id(d).is_some() => {
+                Some((s, d)) if s as usize == svc && state.dest_by_id(d).is_some() => {
                     return Ok((d, Some(tid)))
                 }
                 _ => self.templates.invalidate(tid, now),
@@ -59,7 +74,7 @@ impl<F: Frame> Pipeline<F> {
         let dest = state.dests[pos].id;
         let tid = self
             .templates
-            .create(tkey, pack_dest(svc, dest), timeout, now)
+            .create(tkey, svc as u32, dest, timeout, now)
             .map_err(|e| match e {
                 InsertError::Full => DropReason::ConnTableFull,
                 InsertError::Exists => DropReason::TupleCollision,

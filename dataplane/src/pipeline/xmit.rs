@@ -39,7 +39,7 @@ impl<F: Frame> Pipeline<F> {
             // The real (or its service) was removed and the operator asked for
             // its connections to end at their next packet, as IPVS does.
             if let Some(c) = self.conns.remove(id) {
-                self.release(&c);
+                self.release(&c, now);
             }
             return Verdict::Drop(DropReason::NoDestination);
         }
