@@ -57,6 +57,26 @@ pub struct ServiceBuildError {
 
 const ABSENT: usize = usize::MAX;
 
+/// A change to a service that passed every check (`ServiceState::prepare`):
+/// applying it (`commit`) cannot fail.
+pub struct Prepared {
+    spec: ServiceSpec,
+    /// The new scheduler, when its name or flags change.
+    sched: Option<Box<dyn Scheduler>>,
+}
+
+/// Every limit a worker enforces on a service, checked before anything changes.
+pub fn check(spec: &ServiceSpec) -> Result<(), ServiceBuildError> {
+    sched::check(&spec.scheduler, spec.reals.len()).map_err(|source| build_error(spec, source))
+}
+
+fn build_error(spec: &ServiceSpec, source: sched::SchedError) -> ServiceBuildError {
+    ServiceBuildError {
+        service: spec.name.clone(),
+        source,
+    }
+}
+
 impl ServiceState {
     /// Builds the state as `ipvsadm -A` followed by `-a` for each real in file
     /// order would: each added real goes to the front of the list.
@@ -66,13 +86,9 @@ impl ServiceState {
         core: u16,
         core_mask: u16,
     ) -> Result<Self, ServiceBuildError> {
-        let sched =
-            sched::new_scheduler(&spec.scheduler, spec.flags, &[], seed).map_err(|source| {
-                ServiceBuildError {
-                    service: spec.name.clone(),
-                    source,
-                }
-            })?;
+        check(spec)?;
+        let sched = sched::new_scheduler(&spec.scheduler, spec.flags, &[], seed)
+            .map_err(|source| build_error(spec, source))?;
         let mut s = ServiceState {
             spec: spec.clone(),
             dests: Vec::with_capacity(spec.reals.len()),
@@ -86,19 +102,47 @@ impl ServiceState {
             core_mask,
         };
         s.spec.reals.clear();
-        s.reconcile(spec)?;
+        // Its scheduler is already made for it: it only takes its reals.
+        s.commit(Prepared {
+            spec: spec.clone(),
+            sched: None,
+        });
         Ok(s)
     }
 
     /// Moves to `new` (same service id): reals added, removed and edited as
     /// IPVS would, the scheduler rebuilt only if its name or flags changed.
+    /// On error nothing has changed.
     pub fn reconcile(&mut self, new: &ServiceSpec) -> Result<(), ServiceBuildError> {
-        if new.scheduler != self.spec.scheduler || new.flags != self.spec.flags {
-            self.sched = sched::new_scheduler(&new.scheduler, new.flags, &self.dests, self.seed)
-                .map_err(|source| ServiceBuildError {
-                    service: new.name.clone(),
-                    source,
-                })?;
+        let prepared = self.prepare(new)?;
+        self.commit(prepared);
+        Ok(())
+    }
+
+    /// The fallible half of `reconcile`, touching nothing: checks `new`
+    /// against every limit and builds the scheduler it needs.
+    pub fn prepare(&self, new: &ServiceSpec) -> Result<Prepared, ServiceBuildError> {
+        check(new)?;
+        let sched = if new.scheduler != self.spec.scheduler || new.flags != self.spec.flags {
+            Some(
+                sched::new_scheduler(&new.scheduler, new.flags, &self.dests, self.seed)
+                    .map_err(|source| build_error(new, source))?,
+            )
+        } else {
+            None
+        };
+        Ok(Prepared {
+            spec: new.clone(),
+            sched,
+        })
+    }
+
+    /// The infallible half of `reconcile`.
+    pub fn commit(&mut self, prepared: Prepared) {
+        let Prepared { spec: new, sched } = prepared;
+        let new = &new;
+        if let Some(s) = sched {
+            self.sched = s;
         }
         // Removed reals leave the list (and the scheduler's tables and caches).
         let keep = |id: u32| new.reals.iter().any(|r| r.id == id);
@@ -156,7 +200,6 @@ impl ServiceState {
             self.counters = Arc::new(grow(&self.counters, self.reals.len()));
         }
         self.spec = new.clone();
-        Ok(())
     }
 
     fn reindex(&mut self) {

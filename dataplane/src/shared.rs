@@ -30,6 +30,9 @@ pub struct CoreShared {
     pub stats: Arc<CoreStats>,
     /// Generation of the snapshot this core runs.
     pub applied: AtomicU64,
+    /// Newest generation this core refused (it kept running `applied`), and why.
+    refused: AtomicU64,
+    refusal: Mutex<String>,
     /// Counters of this core's services, by service id (replaced on apply).
     services: Mutex<Vec<(u32, Arc<ServiceCounters>)>>,
     conns_requested: AtomicBool,
@@ -46,6 +49,22 @@ impl CoreShared {
             stats,
             ..Default::default()
         }
+    }
+
+    /// Worker side: generation `g` could not be applied; the previous one runs on.
+    pub fn refuse(&self, g: u64, why: String) {
+        *self.refusal.lock().unwrap_or_else(|p| p.into_inner()) = why;
+        self.refused.store(g, Ordering::Release);
+    }
+
+    /// Control side: why this core refused generation `g`, if it did.
+    pub fn refusal(&self, g: u64) -> Option<String> {
+        (self.refused.load(Ordering::Acquire) == g).then(|| {
+            self.refusal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        })
     }
 
     /// Worker side: the services it runs now.

@@ -197,19 +197,33 @@ impl<Io: PortIo> Worker<Io> {
         }
     }
 
+    /// Applies a new snapshot whole, or refuses it whole and says so to the
+    /// control side, which then puts every core back on the previous one.
+    fn take_snapshot(&mut self, snap: Arc<crate::snapshot::Snapshot>) {
+        let g = snap.generation;
+        match self.pipeline.apply(snap) {
+            Ok(()) => {
+                if let Some(sh) = &self.shared {
+                    sh.publish_services(self.pipeline.service_counters());
+                    sh.applied.store(g, Ordering::Release);
+                }
+            }
+            Err(e) => {
+                tracing::error!(generation = g, error = %e, "snapshot refused by worker; keeping the previous one");
+                if let Some(sh) = &self.shared {
+                    sh.refuse(g, e.to_string());
+                }
+            }
+        }
+    }
+
     /// Polls until `stop` is set, picking up new snapshots between bursts.
     pub fn run(&mut self, stop: &AtomicBool, cell: &SnapshotCell, clock: impl Fn() -> Millis) {
         while !stop.load(Ordering::Relaxed) {
             let g = cell.generation();
             if g != self.generation {
                 self.generation = g;
-                if let Err(e) = self.pipeline.apply(cell.load()) {
-                    tracing::error!(error = %e, "snapshot refused by worker; keeping the previous one");
-                }
-                if let Some(sh) = &self.shared {
-                    sh.publish_services(self.pipeline.service_counters());
-                    sh.applied.store(g, Ordering::Release);
-                }
+                self.take_snapshot(cell.load());
             }
             self.poll_once(clock());
         }

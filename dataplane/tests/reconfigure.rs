@@ -63,3 +63,29 @@ fn expire_nodest_conn_ends_them_at_their_next_packet() {
     assert_eq!(stats.drops_of(DropReason::NoDestination), 1);
     assert_eq!(tracked, 1, "its entry is gone");
 }
+
+#[test]
+fn a_refused_snapshot_leaves_every_service_as_it_was() {
+    let stats = Arc::new(CoreStats::default());
+    let first = Arc::new(snapshot(vec![real(0, 11), real(1, 12)], false));
+    let mut p = Pipeline::new(0, 1, first.clone(), stats.clone()).unwrap();
+    let mut out = Sink::default();
+    p.process(segment(40000, 0x02), 0, 1, &mut out);
+    // The first service loses a real, and a second one cannot be built.
+    let mut bad = snapshot(vec![real(0, 11)], false);
+    let mut mh = bad.services[0].clone();
+    mh.id = 1;
+    mh.ports = dataplane::snapshot::PortMatch::One(81);
+    mh.scheduler = "mh".into();
+    mh.reals = (0..5000).map(|i| real(i, 20)).collect();
+    bad.services.push(mh);
+    let e = p.apply(Arc::new(bad)).unwrap_err();
+    assert!(e.to_string().contains("mh"), "{e}");
+    let services: Vec<(u32, usize)> = p.services().map(|s| (s.spec.id, s.dests.len())).collect();
+    assert_eq!(services, vec![(0, 2)], "the first service kept both reals");
+    assert_eq!(p.snapshot().generation, first.generation);
+    // Traffic goes on as before: rr moves to the other real.
+    p.process(segment(40001, 0x02), 0, 2, &mut out);
+    assert_eq!(out.sent.len(), 2);
+    assert_ne!(dst_of(&out.sent[0]), dst_of(&out.sent[1]));
+}

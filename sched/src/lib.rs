@@ -66,6 +66,25 @@ pub const SCHEDULER_NAMES: [&str; 14] = [
     "rr", "wrr", "lc", "wlc", "sed", "nq", "lblc", "lblcr", "sh", "dh", "mh", "fo", "ovf", "twos",
 ];
 
+/// Most real servers a service with scheduler `name` can hold (the kernel's
+/// limit: an mh service refuses more servers than its lookup table has slots).
+pub fn max_dests(name: &str) -> Option<usize> {
+    (name == "mh").then_some(mh::TAB_SIZE)
+}
+
+/// Whether a service with scheduler `name` and `dests` real servers can be
+/// built: the one place the limits live, checked by the control layer before
+/// a change is accepted and by every worker before it touches its state.
+pub fn check(name: &str, dests: usize) -> Result<(), SchedError> {
+    if !SCHEDULER_NAMES.contains(&name) {
+        return Err(SchedError::Unknown(name.to_string()));
+    }
+    match max_dests(name) {
+        Some(slots) if dests > slots => Err(SchedError::TooManyDests { dests, slots }),
+        _ => Ok(()),
+    }
+}
+
 /// Build a scheduler by IPVS name, initialised for `dests` as if the service
 /// had been created with these servers already present (IPVS `init_service`).
 /// `seed` feeds the pseudo-random generator of schedulers that need one
@@ -76,6 +95,7 @@ pub fn new_scheduler(
     dests: &[Dest],
     seed: u64,
 ) -> Result<Box<dyn Scheduler>, SchedError> {
+    check(name, dests.len())?;
     Ok(match name {
         "rr" => Box::new(rr::Rr::new(dests)),
         "wrr" => Box::new(wrr::Wrr::new(dests)),

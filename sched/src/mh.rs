@@ -50,12 +50,7 @@ fn fls(x: u32) -> u32 {
 
 impl Mh {
     pub fn new(dests: &[Dest], flags: SchedFlags) -> Result<Self, SchedError> {
-        if dests.len() > TAB_SIZE {
-            return Err(SchedError::TooManyDests {
-                dests: dests.len(),
-                slots: TAB_SIZE,
-            });
-        }
+        crate::check("mh", dests.len())?;
         let mut s = Mh {
             lookup: vec![EMPTY; TAB_SIZE],
             ids: Vec::new(),

@@ -130,13 +130,25 @@ impl Daemon {
         Duration::from_millis(rates::INTERVAL_MS)
     }
 
-    fn wait_applied(&self, generation: u64) -> Result<(), ControlError> {
+    /// Waits until every core runs `generation` or has refused it; returns
+    /// the refusals (core, why).
+    fn wait_applied(&self, generation: u64) -> Result<Vec<(usize, String)>, ControlError> {
         let start = Instant::now();
-        while self
-            .cores
-            .iter()
-            .any(|c| c.applied.load(Ordering::Acquire) < generation)
-        {
+        loop {
+            let mut refused = Vec::new();
+            let mut pending = false;
+            for (k, c) in self.cores.iter().enumerate() {
+                if c.applied.load(Ordering::Acquire) >= generation {
+                    continue;
+                }
+                match c.refusal(generation) {
+                    Some(why) => refused.push((k, why)),
+                    None => pending = true,
+                }
+            }
+            if !pending {
+                return Ok(refused);
+            }
             if start.elapsed() > APPLY_TIMEOUT {
                 return Err(ControlError::new(
                     ErrorKind::Internal,
@@ -145,7 +157,28 @@ impl Daemon {
             }
             std::thread::sleep(POLL);
         }
-        Ok(())
+    }
+
+    /// Runs `snap` on every worker, or on none: when a worker refuses it,
+    /// every worker is put back on the snapshot that ran before (the refusing
+    /// ones never left it) and the refusal is returned.
+    pub fn publish(&self, snap: dataplane::snapshot::Snapshot) -> Result<(), ControlError> {
+        let previous = self.cell.load();
+        self.cell.publish(snap);
+        let refused = self.wait_applied(self.cell.generation())?;
+        let Some((core, why)) = refused.first() else {
+            return Ok(());
+        };
+        tracing::error!(core, error = %why, "a worker refused the change; every worker goes back to the previous configuration");
+        self.cell.publish((*previous).clone());
+        let again = self.wait_applied(self.cell.generation())?;
+        if !again.is_empty() {
+            tracing::error!(?again, "workers refused the previous configuration too");
+        }
+        Err(ControlError::new(
+            ErrorKind::Internal,
+            format!("refused by worker {core}: {why}; the running configuration is unchanged"),
+        ))
     }
 }
 
@@ -168,8 +201,7 @@ impl Backend for Daemon {
             convert::snapshot_with_ids(&new, &self.macs, self.cores.len(), &mut ids)
                 .map_err(|e| ControlError::invalid("config", e.to_string()))?
         };
-        self.cell.publish(snap);
-        self.wait_applied(self.cell.generation())?;
+        self.publish(snap)?;
         *self.config.lock().unwrap_or_else(|p| p.into_inner()) = new;
         tracing::info!(
             generation = self.cell.generation(),

@@ -335,6 +335,11 @@ fn service(i: usize, s: &Service) -> Result {
             );
         }
     }
+    // The workers' limits, from the one place they live, so no worker can
+    // refuse what was accepted here.
+    if let Err(e) = sched::check(s.scheduler.as_str(), s.reals.len()) {
+        return err(at("reals"), e.to_string());
+    }
     Ok(())
 }
 

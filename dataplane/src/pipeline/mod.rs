@@ -111,25 +111,46 @@ impl<F: Frame> Pipeline<F> {
         Ok(p)
     }
 
-    /// Switches to a new snapshot. Connections already tracked stay.
+    /// Switches to a new snapshot, whole or not at all: on error this core
+    /// keeps running the previous one, every service as it was. Connections
+    /// already tracked stay.
     pub fn apply(&mut self, snap: Arc<Snapshot>) -> Result<(), ServiceBuildError> {
-        // Build every change first, so a refused snapshot leaves all as it was.
+        // Every fallible step first (limits checked, schedulers and new
+        // services built), touching nothing; then the changes, which cannot fail.
+        let mut changes = Vec::with_capacity(snap.services.len());
+        for s in &snap.services {
+            let id = s.id as usize;
+            let change = match self.services.get(id).and_then(Option::as_ref) {
+                Some(old) => Change::Reconcile(old.prepare(s)?),
+                None => {
+                    let seed = u64::from(self.core) << 32 | id as u64;
+                    Change::New(Box::new(ServiceState::new(
+                        s,
+                        seed,
+                        self.core,
+                        self.core_mask,
+                    )?))
+                }
+            };
+            changes.push((id, change));
+        }
         let mut services: Vec<Option<ServiceState>> = Vec::new();
         let mut exact = HashMap::with_capacity(snap.services.len() * 2);
         let mut wide = Vec::new();
-        for s in &snap.services {
-            let id = s.id as usize;
+        for ((id, change), s) in changes.into_iter().zip(&snap.services) {
             if services.len() <= id {
                 services.resize_with(id + 1, || None);
             }
-            let state = match self.services.get_mut(id).and_then(Option::take) {
-                Some(mut old) => {
-                    old.reconcile(s)?;
+            let state = match change {
+                Change::New(state) => *state,
+                Change::Reconcile(prepared) => {
+                    // Prepared from this very state above (ids are unique in
+                    // a snapshot), so it is there.
+                    let Some(mut old) = self.services.get_mut(id).and_then(Option::take) else {
+                        continue;
+                    };
+                    old.commit(prepared);
                     old
-                }
-                None => {
-                    let seed = u64::from(self.core) << 32 | id as u64;
-                    ServiceState::new(s, seed, self.core, self.core_mask)?
                 }
             };
             services[id] = Some(state);
@@ -302,6 +323,12 @@ impl<F: Frame> Pipeline<F> {
         self.stats.tx_bytes.add(frame.len() as u64);
         out.send(port, frame);
     }
+}
+
+/// What `apply` does to one service once every service passed its checks.
+enum Change {
+    New(Box<ServiceState>),
+    Reconcile(crate::service::Prepared),
 }
 
 /// What `Pipeline::release` does, on the fields alone (for callbacks that

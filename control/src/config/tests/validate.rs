@@ -347,3 +347,28 @@ fn empty_names_and_device() {
     cfg.services[1].name.clear();
     check(&cfg, "services[1].name", "must not be empty");
 }
+
+#[test]
+fn mh_holds_at_most_its_lookup_table_size_in_reals() {
+    // The workers' limit, checked here first so no worker refuses a change.
+    let mut cfg = base();
+    cfg.services[0].scheduler = Scheduler::Mh;
+    let template = cfg.services[0].reals[0].clone();
+    let reals = |n: u32| {
+        (0..n)
+            .map(|i| {
+                let mut r = template.clone();
+                r.address = Ipv4Addr::from(u32::from(ip("10.50.0.0")) + i + 1);
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    cfg.services[0].reals = reals(4093);
+    check_ok(&cfg);
+    cfg.services[0].reals = reals(4094);
+    check(
+        &cfg,
+        "services[0].reals",
+        "mh: 4094 real servers exceed the 4093-slot lookup table",
+    );
+}
