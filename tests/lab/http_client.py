@@ -3,11 +3,32 @@
 JSON summary of which real server answered. Bounded in count and time."""
 import argparse
 import collections
+import errno
 import http.client
 import json
 import sys
 import time
 import urllib.parse
+
+
+def connection(host, port, a):
+    """A connection, from `a.sport` when given. The server closes first
+    (Connection: close), so the client's side of the last connection is gone
+    (no TIME_WAIT here) once the server's final ACK arrives: bind retries
+    briefly until then."""
+    if not a.sport:
+        return http.client.HTTPConnection(host, port, timeout=a.timeout)
+    for _ in range(100):
+        try:
+            c = http.client.HTTPConnection(host, port, timeout=a.timeout,
+                                           source_address=("", a.sport))
+            c.connect()
+            return c
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE:
+                raise
+            time.sleep(0.02)
+    raise OSError(errno.EADDRINUSE, "source port stayed busy")
 
 
 def main():
@@ -17,6 +38,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=5.0, help="per request")
     ap.add_argument("--deadline", type=float, default=120.0, help="whole run")
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--sport", type=int, default=0,
+                    help="every connection from this source port (a client that reuses its ports)")
     a = ap.parse_args()
     u = urllib.parse.urlsplit(a.url)
     host, port = u.hostname, u.port or 80
@@ -28,7 +51,7 @@ def main():
             fails["deadline"] += a.n - i
             break
         try:
-            c = http.client.HTTPConnection(host, port, timeout=a.timeout)
+            c = connection(host, port, a)
             c.request("GET", u.path or "/", headers={"Connection": "close"})
             r = c.getresponse()
             body = r.read().decode(errors="replace").strip()

@@ -1,0 +1,98 @@
+//! Issue 11 §2 live: a client that reuses its source port (load generators,
+//! NAT gateways) starts a new connection each time, as Linux IPVS does with
+//! conn_reuse_mode 1: the director's entry for the port is in TIME_WAIT, the
+//! client's SYN expires it and is scheduled anew, so rr spreads the reused
+//! port over every real and a real removed with `fvsadm -d` is never reached.
+mod lab_common;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use lab_common::*;
+
+const URL: &str = "http://10.99.0.100/";
+const SPORT: &str = "45123";
+
+fn fvsadm(socket: &Path, args: &[&str]) -> (i32, String) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_ferrovs")).with_file_name("fvsadm");
+    let o = Command::new(bin)
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("running fvsadm");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+/// Requests from the client namespace, every one from source port `SPORT`.
+fn requests_from_one_port(lab: &Lab, n: usize) -> serde_json::Value {
+    let client = repo().join("tests/lab/http_client.py");
+    let o = lab.exec(
+        "c",
+        &[
+            "python3",
+            client.to_str().unwrap(),
+            "--url",
+            URL,
+            "-n",
+            &n.to_string(),
+            "--sport",
+            SPORT,
+            "--deadline",
+            "60",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("client JSON")
+}
+
+#[test]
+fn a_client_reusing_its_port_is_rescheduled_and_never_reaches_a_removed_real() {
+    let Some(lab) = Lab::try_up(3, "nat") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("ferrovs-reuse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("ctl.sock");
+    let cfg = std::fs::read_to_string(repo().join("configs/lab.yaml"))
+        .unwrap()
+        .replace("/run/ferrovs/ferrovs.sock", sock.to_str().unwrap());
+    assert!(cfg.contains("scheduler: rr"), "the lab service is rr");
+    let cfg_path = dir.join("ferrovs.yaml");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let mut director = lab.director(&cfg_path);
+    lab.wait_for_service(URL, Duration::from_secs(30));
+
+    // Every connection from the one port: each finds the last one's entry in
+    // TIME_WAIT and is scheduled anew, so rr spreads them evenly.
+    let r = requests_from_one_port(&lab, 9);
+    assert_eq!(r["ok"], 9, "{r}");
+    for rs in ["rs1", "rs2", "rs3"] {
+        assert_eq!(r["by_server"][rs], 3, "rr over every real: {r}");
+    }
+    let (_, conns) = fvsadm(&sock, &["-Lnc"]);
+    assert!(
+        conns.contains(&format!("TIME_WAIT   10.99.0.2:{SPORT}")),
+        "the port's entry waits in TIME_WAIT: {conns}"
+    );
+
+    // The operator removes a real; the client keeps reusing its port.
+    let (rc, out) = fvsadm(
+        &sock,
+        &["-d", "-t", "10.99.0.100:80", "-r", "10.99.1.11:8080"],
+    );
+    assert_eq!(rc, 0, "{out}");
+    let r = requests_from_one_port(&lab, 8);
+    assert_eq!(r["ok"], 8, "{r}");
+    assert!(
+        r["by_server"].get("rs1").is_none(),
+        "never the removed real: {r}"
+    );
+    assert_eq!(r["by_server"]["rs2"], 4, "{r}");
+    assert_eq!(r["by_server"]["rs3"], 4, "{r}");
+    assert!(director.terminate(Duration::from_secs(10)).success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
