@@ -31,7 +31,7 @@ pub use portpool::{port_owner, LocalPortPool, DEFAULT_PORT_RANGE};
 pub use state::{next_tcp_state, FlagClass, StateTable, TcpFlags, TcpState};
 pub use table::{ConnTable, BURST, MAX_CAPACITY, NEW_CONN_TIMEOUT_MS};
 pub use template::{
-    Template, TemplateId, TemplateKey, TemplateTable, DEFAULT_PERSISTENCE_TIMEOUT,
+    Template, TemplateDest, TemplateId, TemplateKey, TemplateTable, DEFAULT_PERSISTENCE_TIMEOUT,
     TEMPLATE_REARM_SECS,
 };
 pub use timeouts::Timeouts;

@@ -70,14 +70,22 @@ impl TemplateKey {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TemplateId(pub(crate) u32);
 
+/// Where a template sends its clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TemplateDest {
+    /// The caller's ids of the service and the real, kept whole (32 bits
+    /// each) so they never alias however many reals a service has seen.
+    pub service: u32,
+    pub dest: u32,
+    /// The real's address and port, for listings (which outlive the real).
+    pub addr: Ipv4Addr,
+    pub port: u16,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Template {
     pub key: TemplateKey,
-    /// The caller's ids of the service and real the template sends clients to,
-    /// kept whole (32 bits each) so they never alias however many reals a
-    /// service has seen.
-    pub service: u32,
-    pub dest: u32,
+    pub to: TemplateDest,
     /// Seconds: the service's persistence timeout, 60 once re-armed.
     pub timeout: u32,
     /// Connections currently attached.
@@ -92,6 +100,17 @@ impl Template {
     /// False once invalidated: it lingers only until its connections are gone.
     pub fn is_valid(&self) -> bool {
         self.hashed
+    }
+
+    /// Milliseconds left at `now` as the kernel's timer would show them (a due
+    /// template that controls connections has been re-armed); `ipvsadm -Lnc`'s
+    /// expire column.
+    pub fn remaining(&self, now: Millis) -> Millis {
+        if now < self.expires || self.controls == 0 {
+            return self.expires.saturating_sub(now);
+        }
+        let steps = (now - self.expires) / REARM_MS + 1;
+        (self.expires + steps * REARM_MS) - now
     }
 }
 
@@ -191,14 +210,12 @@ impl TemplateTable {
         self.slab.get(id.0 as usize).filter(|t| t.in_use)
     }
 
-    /// Creates a template sending `key` to real `dest` of `service` for
-    /// `timeout` seconds from `now`. It starts with no connections: `attach`
-    /// the one being scheduled.
+    /// Creates a template sending `key` to `to` for `timeout` seconds from
+    /// `now`. It starts with no connections: `attach` the one being scheduled.
     pub fn create(
         &mut self,
         key: TemplateKey,
-        service: u32,
-        dest: u32,
+        to: TemplateDest,
         timeout: u32,
         now: Millis,
     ) -> Result<TemplateId, InsertError> {
@@ -211,8 +228,7 @@ impl TemplateTable {
         let expires = now.saturating_add(secs_to_ms(timeout));
         let t = Template {
             key,
-            service,
-            dest,
+            to,
             timeout,
             controls: 0,
             expires,

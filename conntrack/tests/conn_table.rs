@@ -523,7 +523,7 @@ fn only_closing_uncontrolled_tcp_entries_expect_a_new_connection() {
         VIP,
         80,
     );
-    let tid = tpl.create(key, 0, 0, 360, 0).unwrap();
+    let tid = tpl.create(key, to(0, 0), 360, 0).unwrap();
     t.set_template(tw, Some(tid));
     assert!(!expected(&t, tw), "a template controls it");
     let udp = t.insert(nat_conn(Proto::Udp, 9, 0), 0).unwrap();

@@ -27,8 +27,7 @@ fn template_key_masks_client_and_separates_services() {
     let id = t
         .create(
             key(Ipv4Addr::new(192, 0, 2, 77), MASK24, 80),
-            7,
-            3,
+            to(7, 3),
             DEFAULT_PERSISTENCE_TIMEOUT,
             0,
         )
@@ -49,7 +48,7 @@ fn template_key_masks_client_and_separates_services() {
     assert_eq!(t.lookup(&udp), None);
     // All-port services use vport 0.
     let all = t
-        .create(key(Ipv4Addr::new(192, 0, 2, 1), MASK32, 0), 7, 1, 60, 0)
+        .create(key(Ipv4Addr::new(192, 0, 2, 1), MASK32, 0), to(7, 1), 60, 0)
         .unwrap();
     assert_eq!(
         t.lookup(&key(Ipv4Addr::new(192, 0, 2, 1), MASK32, 0)),
@@ -58,8 +57,8 @@ fn template_key_masks_client_and_separates_services() {
     let tpl = t.get(id).unwrap();
     assert_eq!(
         (
-            tpl.service,
-            tpl.dest,
+            tpl.to.service,
+            tpl.to.dest,
             tpl.timeout,
             tpl.controls,
             tpl.expires
@@ -68,7 +67,7 @@ fn template_key_masks_client_and_separates_services() {
     );
     assert_eq!(tpl.key.client, Ipv4Addr::new(192, 0, 2, 0));
     assert_eq!(
-        t.create(key(Ipv4Addr::new(192, 0, 2, 9), MASK24, 80), 7, 0, 1, 0),
+        t.create(key(Ipv4Addr::new(192, 0, 2, 9), MASK24, 80), to(7, 0), 1, 0),
         Err(InsertError::Exists)
     );
 }
@@ -78,9 +77,9 @@ fn template_ids_of_service_and_real_are_kept_whole() {
     // A service that has seen more than 65 536 reals: the ids must not alias.
     let mut t = TemplateTable::new(4);
     let k = key(Ipv4Addr::new(192, 0, 2, 1), MASK32, 80);
-    let id = t.create(k, 70_000, 65_536 + 5, 360, 0).unwrap();
+    let id = t.create(k, to(70_000, 65_536 + 5), 360, 0).unwrap();
     let tpl = t.get(id).unwrap();
-    assert_eq!((tpl.service, tpl.dest), (70_000, 65_541));
+    assert_eq!((tpl.to.service, tpl.to.dest), (70_000, 65_541));
 }
 
 #[test]
@@ -88,7 +87,7 @@ fn a_due_template_controlling_connections_is_rearmed_for_60s_at_a_time() {
     // ip_vs_conn_expire's expire_later: +60 s, and 60 s becomes its timeout.
     let mut t = TemplateTable::new(4);
     let k = key(Ipv4Addr::new(198, 51, 100, 1), MASK32, 80);
-    let id = t.create(k, 0, 0, 100, 0).unwrap();
+    let id = t.create(k, to(0, 0), 100, 0).unwrap();
     t.attach(id, 0);
     assert_eq!(t.get(id).unwrap().controls, 1);
     assert!(drain(&mut t, 100 * S).is_empty());
@@ -100,7 +99,7 @@ fn a_due_template_controlling_connections_is_rearmed_for_60s_at_a_time() {
     assert!(drain(&mut t, 160 * S - 1).is_empty());
     let gone = drain(&mut t, 160 * S);
     assert_eq!(gone.len(), 1);
-    assert_eq!(gone[0].dest, 0);
+    assert_eq!(gone[0].to.dest, 0);
     assert_eq!(t.lookup(&k), None);
     assert!(t.is_empty());
 }
@@ -110,23 +109,23 @@ fn a_template_is_gone_at_its_deadline_whatever_the_wheel_did() {
     // No `expire` call at all: the lookup alone applies the clock.
     let mut t = TemplateTable::new(4);
     let k = key(Ipv4Addr::new(198, 51, 100, 2), MASK32, 80);
-    let id = t.create(k, 1, 2, 300, 0).unwrap();
+    let id = t.create(k, to(1, 2), 300, 0).unwrap();
     t.attach(id, 0);
     t.detach(id, 10 * S);
     assert_eq!(t.lookup_at(&k, 299 * S, |_| panic!("alive")), Some(id));
     let mut gone = None;
     assert_eq!(t.lookup_at(&k, 301 * S, |x| gone = Some(*x)), None);
-    assert_eq!(gone.map(|g| (g.service, g.dest)), Some((1, 2)));
+    assert_eq!(gone.map(|g| (g.to.service, g.to.dest)), Some((1, 2)));
     assert!(t.is_empty());
     // A new template for the key can be made at once.
-    t.create(k, 1, 3, 300, 301 * S).unwrap();
+    t.create(k, to(1, 3), 300, 301 * S).unwrap();
 }
 
 #[test]
 fn a_late_lookup_sees_the_rearms_the_kernel_timer_would_have_made() {
     let mut t = TemplateTable::new(4);
     let k = key(Ipv4Addr::new(198, 51, 100, 3), MASK32, 80);
-    let id = t.create(k, 0, 0, 300, 0).unwrap();
+    let id = t.create(k, to(0, 0), 300, 0).unwrap();
     t.attach(id, 0);
     // Still controlling at 400 s: re-armed at 300 to 360, then to 420.
     assert_eq!(t.lookup_at(&k, 400 * S, |_| panic!("alive")), Some(id));
@@ -141,7 +140,7 @@ fn a_late_lookup_sees_the_rearms_the_kernel_timer_would_have_made() {
 fn attaching_refreshes_the_timeout() {
     let mut t = TemplateTable::new(4);
     let id = t
-        .create(key(Ipv4Addr::new(1, 1, 1, 1), MASK32, 80), 0, 0, 360, 0)
+        .create(key(Ipv4Addr::new(1, 1, 1, 1), MASK32, 80), to(0, 0), 360, 0)
         .unwrap();
     t.attach(id, 300 * S);
     t.detach(id, 301 * S);
@@ -153,13 +152,13 @@ fn attaching_refreshes_the_timeout() {
 fn invalidated_template_is_not_found_but_outlives_its_connections() {
     let mut t = TemplateTable::new(4);
     let k = key(Ipv4Addr::new(1, 1, 1, 1), MASK32, 80);
-    let id = t.create(k, 0, 0, 360, 0).unwrap();
+    let id = t.create(k, to(0, 0), 360, 0).unwrap();
     t.attach(id, 0);
     t.invalidate(id, 10 * S);
     assert_eq!(t.lookup(&k), None);
     assert!(!t.get(id).unwrap().is_valid());
     // A fresh template for the same key can coexist.
-    let id2 = t.create(k, 0, 1, 360, 10 * S).unwrap();
+    let id2 = t.create(k, to(0, 1), 360, 10 * S).unwrap();
     assert_ne!(id, id2);
     t.attach(id2, 10 * S);
     assert!(
@@ -175,17 +174,17 @@ fn invalidated_template_is_not_found_but_outlives_its_connections() {
 fn template_table_is_bounded_and_budgeted() {
     let mut t = TemplateTable::new(100);
     for i in 0..100u32 {
-        t.create(key(Ipv4Addr::from(i), MASK32, 80), 0, 0, 1, 0)
+        t.create(key(Ipv4Addr::from(i), MASK32, 80), to(0, 0), 1, 0)
             .unwrap();
     }
     assert_eq!(
-        t.create(key(Ipv4Addr::from(1000), MASK32, 80), 0, 0, 1, 0),
+        t.create(key(Ipv4Addr::from(1000), MASK32, 80), to(0, 0), 1, 0),
         Err(InsertError::Full)
     );
     assert_eq!(t.expire(S, 30, |_| {}), 30);
     assert_eq!(t.len(), 70);
     assert_eq!(drain(&mut t, S).len(), 70);
-    t.create(key(Ipv4Addr::from(1000), MASK32, 80), 0, 0, 1, S)
+    t.create(key(Ipv4Addr::from(1000), MASK32, 80), to(0, 0), 1, S)
         .unwrap();
 }
 
@@ -194,7 +193,7 @@ fn connections_remember_their_template() {
     let mut tpl = TemplateTable::new(4);
     let mut conns = ConnTable::new(4, Timeouts::default());
     let tid = tpl
-        .create(key(client(1), MASK32, 80), 0, 0, 360, 0)
+        .create(key(client(1), MASK32, 80), to(0, 0), 360, 0)
         .unwrap();
     let cid = conns.insert(nat_conn(Proto::Tcp, 1, 0), 0).unwrap();
     conns.set_template(cid, Some(tid));

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use conntrack::{ConnTable, Millis, Proto};
+use conntrack::{ConnTable, Millis, Proto, TcpState, Template, TemplateTable};
 
 use crate::service::ServiceCounters;
 use crate::stats::CoreStats;
@@ -23,6 +23,27 @@ pub struct ConnView {
     pub client: (Ipv4Addr, u16),
     pub virt: (Ipv4Addr, u16),
     pub dest: (Ipv4Addr, u16),
+    /// A persistence template rather than a connection.
+    pub template: bool,
+}
+
+/// A persistence template as the kernel lists it: client port 0, state 0
+/// (NONE for TCP, UDP for UDP), the real it sends clients to; an invalidated
+/// one with virtual and destination port 65535 (`ip_vs_check_template`).
+fn template_view(t: &Template, now: Millis) -> ConnView {
+    let unhashed = if t.is_valid() { None } else { Some(u16::MAX) };
+    ConnView {
+        proto: t.key.proto,
+        expire_ms: t.remaining(now),
+        state: match t.key.proto {
+            Proto::Tcp => TcpState::None.name(),
+            Proto::Udp => "UDP",
+        },
+        client: (t.key.client, 0),
+        virt: (t.key.vip, unhashed.unwrap_or(t.key.vport)),
+        dest: (t.to.addr, unhashed.unwrap_or(t.to.port)),
+        template: true,
+    }
 }
 
 #[derive(Default)]
@@ -80,8 +101,10 @@ impl CoreShared {
             .clone()
     }
 
-    /// Worker side, once per tick: answers a pending listing request.
-    pub fn serve(&self, table: &ConnTable, now: Millis) {
+    /// Worker side, once per tick: answers a pending listing request with
+    /// the connections, then the persistence templates (as /proc/net/ip_vs_conn
+    /// lists both).
+    pub fn serve(&self, table: &ConnTable, templates: &TemplateTable, now: Millis) {
         self.conns_tracked
             .store(table.len() as u64, Ordering::Relaxed);
         self.conns_capacity
@@ -91,14 +114,17 @@ impl CoreShared {
         }
         let mut out = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         out.clear();
-        out.extend(table.iter().take(MAX_LISTED).map(|c| ConnView {
+        let conns = table.iter().map(|c| ConnView {
             proto: c.orig.proto,
             expire_ms: c.remaining(now),
             state: c.state_name(),
             client: (c.orig.src, c.orig.sport),
             virt: (c.orig.dst, c.orig.dport),
             dest: (c.reply.src, c.reply.sport),
-        }));
+            template: false,
+        });
+        let templates = templates.iter().map(|(_, t)| template_view(t, now));
+        out.extend(conns.chain(templates).take(MAX_LISTED));
         drop(out);
         self.conns_ready.store(true, Ordering::Release);
     }

@@ -120,7 +120,7 @@ impl<Io: PortIo> Worker<Io> {
             self.last_housekeeping = now;
             self.pipeline.housekeeping(now);
             if let Some(sh) = &self.shared {
-                sh.serve(self.pipeline.conns(), now);
+                sh.serve(self.pipeline.conns(), self.pipeline.templates(), now);
             }
         }
         // Taken out for the call (no refcount traffic per poll), then put back.

@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use conntrack::{Conn, NewConn, Proto, Transition, Tuple};
+use conntrack::{Conn, NewConn, Proto, TemplateDest, Transition, Tuple};
 
 pub const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
 pub const RS: Ipv4Addr = Ipv4Addr::new(10, 1, 0, 2);
@@ -74,5 +74,15 @@ impl Counters {
 
     pub fn get(&self, dest: u32) -> (i64, i64) {
         (self.active[dest as usize], self.inactive[dest as usize])
+    }
+}
+
+/// Where a test template sends its clients (the address is the real's id).
+pub fn to(service: u32, dest: u32) -> TemplateDest {
+    TemplateDest {
+        service,
+        dest,
+        addr: Ipv4Addr::from(0x0a01_0000 + dest),
+        port: 8080,
     }
 }

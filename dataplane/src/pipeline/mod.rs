@@ -222,6 +222,9 @@ impl<F: Frame> Pipeline<F> {
     pub fn conns(&self) -> &ConnTable {
         &self.conns
     }
+    pub fn templates(&self) -> &TemplateTable {
+        &self.templates
+    }
 
     /// The connection the last processed frame belonged to, if it is still tracked.
     pub fn last_conn(&self) -> Option<&Conn> {

@@ -1,7 +1,7 @@
 //! Choosing the real server for a new connection: the service's persistence
 //! template when one covers the client, else the scheduler (and, for a
 //! persistent service, a new template remembering its choice).
-use conntrack::{InsertError, Millis, Template, TemplateId, TemplateKey};
+use conntrack::{InsertError, Millis, Template, TemplateDest, TemplateId, TemplateKey};
 use sched::PacketKey;
 
 use super::Pipeline;
@@ -13,10 +13,10 @@ use crate::stats::DropReason;
 /// A template went away: its real has one persistent entry less.
 pub(super) fn template_gone(services: &mut [Option<ServiceState>], t: &Template) {
     if let Some(s) = services
-        .get_mut(t.service as usize)
+        .get_mut(t.to.service as usize)
         .and_then(Option::as_mut)
     {
-        s.template_changed(t.dest, false);
+        s.template_changed(t.to.dest, false);
     }
 }
 
@@ -62,7 +62,7 @@ impl<F: Frame> Pipeline<F> {
             .and_then(Option::as_mut)
             .ok_or(DropReason::NoService)?;
         if let Some(tid) = found {
-            match self.templates.get(tid).map(|t| (t.service, t.dest)) {
+            match self.templates.get(tid).map(|t| (t.to.service, t.to.dest)) {
                 // Reused while its real is still in the service, even quiescent.
                 Some((s, d)) if s as usize == svc && state.dest_by_id(d).is_some() => {
                     return Ok((d, Some(tid)))
@@ -71,10 +71,17 @@ impl<F: Frame> Pipeline<F> {
             }
         }
         let pos = state.schedule(key, now).ok_or(DropReason::NoDestination)?;
-        let dest = state.dests[pos].id;
+        let d = &state.dests[pos];
+        let (dest, addr, port) = (d.id, d.addr, d.port);
+        let to = TemplateDest {
+            service: svc as u32,
+            dest,
+            addr,
+            port,
+        };
         let tid = self
             .templates
-            .create(tkey, svc as u32, dest, timeout, now)
+            .create(tkey, to, timeout, now)
             .map_err(|e| match e {
                 InsertError::Full => DropReason::ConnTableFull,
                 InsertError::Exists => DropReason::TupleCollision,

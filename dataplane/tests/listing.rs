@@ -1,0 +1,53 @@
+//! Connection listings (`fvsadm -Lnc`) include the persistence templates, as
+//! the kernel's /proc/net/ip_vs_conn does: client port 0, state NONE, the
+//! real the template sends clients to, and the time left on its timer.
+mod common;
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use common::{real, segment, snapshot, Sink, CLIENT, VIP};
+use dataplane::shared::CoreShared;
+use dataplane::snapshot::Persistence;
+use dataplane::{CoreStats, Pipeline};
+
+#[test]
+fn a_listing_shows_connections_then_templates() {
+    let mut snap = snapshot(vec![real(0, 11)], false);
+    snap.services[0].persistence = Some(Persistence {
+        timeout_s: 300,
+        netmask: Ipv4Addr::new(255, 255, 255, 0),
+    });
+    let stats = Arc::new(CoreStats::default());
+    let mut p = Pipeline::new(0, 1, Arc::new(snap), stats.clone()).unwrap();
+    let mut out = Sink::default();
+    p.process(segment(40000, 0x02), 0, 1_000, &mut out);
+    let shared = CoreShared::new(stats);
+    shared.request_conns();
+    shared.serve(p.conns(), p.templates(), 11_000);
+    let list = shared.take_conns().expect("answered");
+    assert_eq!(list.len(), 2, "{list:?}");
+    let (conn, tpl) = (&list[0], &list[1]);
+    assert!(!conn.template);
+    assert_eq!(
+        (conn.state, conn.client, conn.expire_ms),
+        ("SYN_RECV", (CLIENT, 40000), 50_000)
+    );
+    assert!(tpl.template);
+    assert_eq!(tpl.state, "NONE");
+    assert_eq!(
+        tpl.client,
+        (Ipv4Addr::new(10, 0, 0, 0), 0),
+        "masked, port 0"
+    );
+    assert_eq!(tpl.virt, (VIP, 80));
+    assert_eq!(tpl.dest, (Ipv4Addr::new(10, 1, 0, 11), 8080));
+    assert_eq!(tpl.expire_ms, 290_000);
+    // Past its timeout (301 s) while it still controls the connection (now
+    // ESTABLISHED): re-armed for 60 s.
+    shared.request_conns();
+    p.process(segment(40000, 0x10), 0, 12_000, &mut out);
+    shared.serve(p.conns(), p.templates(), 302_000);
+    let list = shared.take_conns().unwrap();
+    assert_eq!(list[1].expire_ms, 59_000, "{list:?}");
+}
