@@ -161,8 +161,7 @@ impl Backend for Daemon {
                 ));
             }
         }
-        new.validate()
-            .map_err(|e| ControlError::invalid(e.path.clone(), e.to_string()))?;
+        new.validate().map_err(ControlError::from)?;
         let snap = {
             let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
             convert::snapshot_with_ids(&new, &self.macs, self.cores.len(), &mut ids)
@@ -266,8 +265,7 @@ impl Backend for Daemon {
     }
 
     fn reload(&self) -> Result<(), ControlError> {
-        let new = Config::load(&self.path)
-            .map_err(|e| ControlError::invalid(e.path.clone(), e.to_string()))?;
+        let new = Config::load(&self.path).map_err(ControlError::from)?;
         self.apply(new)
     }
 

@@ -151,19 +151,23 @@ pub fn forward_switch(f: Forward) -> &'static str {
     }
 }
 
-/// The scheduler flags in ipvsadm's order, comma-separated ("" if none).
-fn sched_flags(sched: Scheduler, flags: &[SchedFlag]) -> String {
-    let order: &[SchedFlag] = match sched {
-        Scheduler::Sh => &[SchedFlag::ShFallback, SchedFlag::ShPort],
-        Scheduler::Mh => &[SchedFlag::MhFallback, SchedFlag::MhPort],
-        _ => &[],
-    };
-    let names: Vec<&str> = order
+/// ipvsadm's `print_sched_flags`: the flags it names for the scheduler,
+/// in bit order, comma-separated. `None` when no flag bit is set; a set
+/// bit the scheduler does not name (flag-3 of sh) gives `Some("")`, as
+/// ipvsadm prints `sh ()` and `-b ` for it.
+fn sched_flags(sched: Scheduler, flags: &[SchedFlag]) -> Option<String> {
+    if flags.is_empty() {
+        return None;
+    }
+    let mut listed: Vec<SchedFlag> = flags
         .iter()
-        .filter(|f| flags.contains(f))
-        .map(|f| f.as_str())
+        .copied()
+        .filter(|f| f.listed_with(sched))
         .collect();
-    names.join(",")
+    listed.sort_by_key(|f| f.bit());
+    listed.dedup();
+    let names: Vec<&str> = listed.iter().map(|f| f.as_str()).collect();
+    Some(names.join(","))
 }
 
 /// The title lines of a table.
@@ -237,7 +241,7 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
                 let _ = write!(out, " -M {}", p.netmask);
             }
         }
-        if !flags.is_empty() {
+        if let Some(flags) = &flags {
             let _ = write!(out, " -b {flags}");
         }
     } else if fmt.stats {
@@ -248,7 +252,7 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
         stats5(out, rates(&e.stats), fmt.exact);
     } else {
         let _ = write!(out, "{svc_name} {}", e.scheduler);
-        if !flags.is_empty() {
+        if let Some(flags) = &flags {
             let _ = write!(out, " ({flags})");
         }
         if let Some(p) = &e.persistence {
