@@ -120,3 +120,25 @@ fn thresholds_refused_as_the_kernel_does() {
         (255, "Numerical result out of range\n")
     );
 }
+
+#[test]
+fn version_names_ferrovs_and_the_ipvsadm_it_follows() {
+    let p = pair!();
+    for args in ["-v", "--version"] {
+        let (want, got) = p.both(args, "");
+        assert_eq!((got.code, got.stderr.as_str()), (want.code, ""));
+        let follows = got
+            .stdout
+            .strip_prefix(&format!(
+                "fvsadm (ferrovs {}) follows ",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .unwrap_or_else(|| panic!("{}", got.stdout));
+        assert_eq!(follows, want.stdout, "ipvsadm's own line");
+    }
+    // -h starts with the same line.
+    let (want, got) = p.both("-h", "");
+    assert_eq!(got.code, want.code);
+    let first = |o: &Output| o.stdout.lines().next().unwrap_or_default().to_string();
+    assert!(first(&got).ends_with(&first(&want)), "{}", got.stdout);
+}
