@@ -142,3 +142,47 @@ fn version_names_ferrovs_and_the_ipvsadm_it_follows() {
     let first = |o: &Output| o.stdout.lines().next().unwrap_or_default().to_string();
     assert!(first(&got).ends_with(&first(&want)), "{}", got.stdout);
 }
+
+/// Every order of `items` (Heap's algorithm).
+fn permutations(items: &[&'static str]) -> Vec<Vec<&'static str>> {
+    fn go(k: usize, v: &mut Vec<&'static str>, out: &mut Vec<Vec<&'static str>>) {
+        if k <= 1 {
+            out.push(v.clone());
+            return;
+        }
+        for i in 0..k {
+            go(k - 1, v, out);
+            let j = if k.is_multiple_of(2) { i } else { 0 };
+            v.swap(j, k - 1);
+        }
+    }
+    let mut out = Vec::new();
+    go(items.len(), &mut items.to_vec(), &mut out);
+    out
+}
+
+#[test]
+fn listing_order_is_ipvsadms_comparator() {
+    // Addresses 2^31 or more apart compare the wrong way round in
+    // ipvsadm's int subtraction (200.x before 10.x), and the order is not
+    // transitive, so the result depends on the order of addition.
+    let vips = ["10.0.0.1", "100.0.0.1", "200.0.0.1", "150.0.0.2"];
+    for order in permutations(&vips) {
+        let p = pair!();
+        for (n, vip) in order.iter().enumerate() {
+            p.same(&format!("-A -t {vip}:80 -s rr"));
+            p.same(&format!("-A -u {vip}:{} -s rr", 53 + n));
+        }
+        p.same("-A -t 10.0.0.1:8080");
+        p.same("-A -t 10.0.0.1:443");
+        for real in order.iter().rev() {
+            p.same(&format!("-a -t 10.0.0.1:80 -r {real}:8080 -m"));
+            p.same(&format!("-a -t 10.0.0.1:80 -r {real}:81 -m"));
+        }
+        p.same("-Ln");
+        p.same("-S -n");
+        p.same("-L -n --sort");
+        p.same("-L -n --nosort");
+        p.same("-L -n -t 10.0.0.1:80 --stats");
+    }
+}

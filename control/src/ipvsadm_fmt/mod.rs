@@ -4,10 +4,12 @@
 //!
 //! A multi-port YAML service is shown as one IPVS service per virtual port
 //! (each line carries the counters of the whole YAML service). Sorting is
-//! by protocol number, address and port as ipvsadm's; `--nosort` keeps the
-//! file order of services and IPVS list order of reals (newest first).
+//! ipvsadm's own (`sort`); `--nosort` keeps the file order of services and
+//! the IPVS list order of reals (newest first), which are also what the
+//! sort starts from.
 
 pub mod names;
+mod sort;
 
 #[cfg(test)]
 mod tests;
@@ -77,7 +79,9 @@ pub fn rows(list: &ServiceList, nosort: bool) -> Vec<Row<'_>> {
         })
         .collect();
     if !nosort {
-        rows.sort_by_key(|r| r.key());
+        sort::qsort(&mut rows, &|a: &Row<'_>, b: &Row<'_>| {
+            sort::cmp_services(&a.key(), &b.key())
+        });
     }
     rows
 }
@@ -217,7 +221,10 @@ fn rates(s: &Stats) -> [u64; 5] {
 fn dests<'a>(row: &Row<'a>, fmt: &Format) -> Vec<&'a DestEntry> {
     let mut d: Vec<&DestEntry> = row.entry.dests.iter().rev().collect();
     if !fmt.nosort {
-        d.sort_by_key(|e| (e.addr, e.port_for(row.port)));
+        let at = |e: &DestEntry| (e.addr, e.port_for(row.port));
+        sort::qsort(&mut d, &|a: &&DestEntry, b: &&DestEntry| {
+            sort::cmp_dests(at(a), at(b))
+        });
     }
     d
 }
