@@ -7,7 +7,7 @@ use std::net::SocketAddrV4;
 
 use common::{fvsadm_local, ok, FakeBackend, Running, EMPTY};
 use control::config::{Forward, Protocol};
-use control::proto::{ConnEntry, Counters, RealCounters, ServiceCounters, Stats};
+use control::proto::{ConnEntry, ConnKind, Counters, RealCounters, ServiceCounters, Stats};
 use control::server::ServerOptions;
 
 const HEAD: &str = concat!(
@@ -279,6 +279,7 @@ fn connections_paged() {
         client: SocketAddrV4::new("192.168.0.1".parse().unwrap(), 10000 + i as u16),
         virt: SocketAddrV4::new("10.0.0.1".parse().unwrap(), 80),
         dest: SocketAddrV4::new("10.1.0.1".parse().unwrap(), 8080),
+        kind: ConnKind::Conn,
     };
     let n = 5000;
     b.with(|s| s.conns = (0..n).map(conn).collect());

@@ -4,10 +4,13 @@
 
 mod common;
 
+use std::net::SocketAddrV4;
 use std::sync::Arc;
 
 use common::oracle::Oracle;
 use common::{fvsadm_local, FakeBackend, Output, EMPTY};
+use control::config::Protocol;
+use control::proto::{ConnEntry, ConnKind};
 
 /// An ipvsadm and an fvsadm that start empty and get the same commands.
 struct Pair {
@@ -184,5 +187,158 @@ fn listing_order_is_ipvsadms_comparator() {
         p.same("-L -n --sort");
         p.same("-L -n --nosort");
         p.same("-L -n -t 10.0.0.1:80 --stats");
+    }
+}
+
+#[test]
+fn names_without_n_as_ipvsadm() {
+    // Ports by service name for their protocol: 80/tcp http, 53/udp
+    // domain, 8080/tcp http-alt; 60001 has none. The addresses have no
+    // host name here (ferrovs refuses loopback VIPs and reals; host names
+    // are compared on the connection listing, where 127.0.0.1 is
+    // localhost).
+    let p = pair!();
+    p.script(
+        "-A -t 10.0.0.1:80 -s rr
+         -a -t 10.0.0.1:80 -r 10.1.0.1:8080 -m
+         -a -t 10.0.0.1:80 -r 10.1.0.1:443 -m
+         -a -t 10.0.0.1:80 -r 10.1.0.2:60001 -m
+         -A -u 10.0.0.2:53
+         -a -u 10.0.0.2:53 -r 10.1.0.3:53
+         -a -u 10.0.0.2:53 -r 10.1.0.3:8080 -m
+         -A -u 10.0.0.3:8080 -p
+         -a -u 10.0.0.3:8080 -r 10.0.0.4
+         -A -t 10.0.0.3:http-alt
+         -A -t 10.0.0.3:no-such-service
+         -A -t 10.0.0.4:60002",
+    );
+    for args in [
+        "-L",
+        "-l",
+        "",
+        "-L --stats",
+        "-L --rate",
+        "-L --thresholds",
+        "-L --persistent-conn",
+        "-S",
+        "-L -t 10.0.0.1:http",
+        "-L -u 10.0.0.2:domain",
+    ] {
+        p.same(args);
+    }
+    let dump = p.same("-S").stdout;
+    assert!(dump.contains("-A -t 10.0.0.1:http -s rr\n"), "{dump}");
+    p.same("-C");
+    p.same_in("-R", &dump);
+    p.same("-S -n");
+}
+
+fn proto_name(c: &ConnEntry) -> &'static str {
+    match (c.kind, c.protocol) {
+        (ConnKind::MarkTemplate, _) => "IP",
+        (_, Protocol::Tcp) => "TCP",
+        (_, Protocol::Udp) => "UDP",
+    }
+}
+
+/// The /proc/net/ip_vs_conn line of an entry (ip_vs_conn_seq_show).
+fn proc_line(c: &ConnEntry) -> String {
+    let state = if c.kind == ConnKind::Conn {
+        c.state.as_str()
+    } else {
+        "NONE"
+    };
+    format!(
+        "{:<3} {:08X} {:04X} {:08X} {:04X} {:08X} {:04X} {:<11} {:>7}\n",
+        proto_name(c),
+        u32::from(*c.client.ip()),
+        c.client.port(),
+        u32::from(*c.virt.ip()),
+        c.virt.port(),
+        u32::from(*c.dest.ip()),
+        c.dest.port(),
+        state,
+        c.expire_ms / 1000
+    )
+}
+
+#[test]
+fn connections_and_templates_as_ipvsadm() {
+    let p = pair!();
+    let a = |s: &str, port| SocketAddrV4::new(s.parse().unwrap(), port);
+    let conn = |proto, secs: u64, state: &str, client, virt, dest, kind| ConnEntry {
+        protocol: proto,
+        expire_ms: secs * 1000 + 999,
+        state: state.into(),
+        client,
+        virt,
+        dest,
+        kind,
+    };
+    let conns = vec![
+        conn(
+            Protocol::Tcp,
+            899,
+            "ESTABLISHED",
+            a("127.0.0.1", 40000),
+            a("127.0.0.1", 80),
+            a("10.1.0.1", 8080),
+            ConnKind::Conn,
+        ),
+        conn(
+            Protocol::Udp,
+            5,
+            "UDP",
+            a("10.9.0.1", 53),
+            a("127.0.0.1", 53),
+            a("127.0.0.1", 53),
+            ConnKind::Conn,
+        ),
+        // A template of a persistent service: client port 0, state NONE.
+        conn(
+            Protocol::Tcp,
+            359,
+            "ESTABLISHED",
+            a("127.0.0.0", 0),
+            a("127.0.0.1", 443),
+            a("10.1.0.1", 443),
+            ConnKind::Template,
+        ),
+        // A port-0 service's template: every port 0.
+        conn(
+            Protocol::Udp,
+            3600,
+            "UDP",
+            a("10.9.0.0", 0),
+            a("127.0.0.1", 0),
+            a("10.1.0.1", 0),
+            ConnKind::Template,
+        ),
+        // A firewall mark's: protocol IP, the mark as the address.
+        conn(
+            Protocol::Tcp,
+            60,
+            "NONE",
+            a("10.9.0.1", 0),
+            a("0.0.0.7", 0),
+            a("127.0.0.1", 0),
+            ConnKind::MarkTemplate,
+        ),
+    ];
+    let mut proc_text =
+        "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
+            .to_string();
+    for c in &conns {
+        proc_text.push_str(&proc_line(c));
+    }
+    p.oracle.set_conns(&proc_text);
+    p.backend.with(|s| s.conns = conns.clone());
+    for args in [
+        "-Lnc",
+        "-L -c",
+        "-Lnc --persistent-conn",
+        "-Lc --persistent-conn",
+    ] {
+        p.same(args);
     }
 }

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use control::config::{Config, Protocol};
 use control::proto::{
-    ConnEntry, ControlError, Counters, ErrorKind, RealCounters, ServiceCounters, ServiceKey, Stats,
+    ConnEntry, ConnKind, ControlError, Counters, ErrorKind, RealCounters, ServiceCounters,
+    ServiceKey, Stats,
 };
 use control::server::Backend;
 use dataplane::shared::CoreShared;
@@ -252,6 +253,7 @@ impl Backend for Daemon {
                         client: SocketAddrV4::new(v.client.0, v.client.1),
                         virt: SocketAddrV4::new(v.virt.0, v.virt.1),
                         dest: SocketAddrV4::new(v.dest.0, v.dest.1),
+                        kind: ConnKind::Conn,
                     }));
                     false
                 }

@@ -314,7 +314,7 @@ fn list_conns(p: &Parsed, conn: &mut Conn<'_, '_>, io: &mut Io<'_>) -> Result<i3
             Err(code) => return Ok(code),
         };
         let mut text = if first {
-            fmt::conn_title()
+            fmt::conn_title(&p.format)
         } else {
             String::new()
         };

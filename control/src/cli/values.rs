@@ -105,7 +105,7 @@ pub fn service_addr(s: &str, proto: Protocol) -> Option<(Ipv4Addr, Option<u16>)>
         None => None,
         Some(p) => Some(match number(p, 0, 65535) {
             Some(n) => u16::try_from(n).ok()?,
-            None => names::system().port_of(p, proto)?,
+            None => names::port_of(p, proto)?,
         }),
     };
     Some((addr, port))

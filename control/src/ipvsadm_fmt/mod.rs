@@ -15,11 +15,11 @@ mod sort;
 mod tests;
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::config::{Forward, Protocol, SchedFlag, Scheduler, Timeouts};
 use crate::proto::{
-    ConnEntry, DestEntry, LocalAddrEntry, ServiceEntry, ServiceKey, ServiceList, Stats,
+    ConnEntry, ConnKind, DestEntry, LocalAddrEntry, ServiceEntry, ServiceKey, ServiceList, Stats,
 };
 
 /// The IPVS version and table size ipvsadm reports.
@@ -109,15 +109,27 @@ pub fn largenum(out: &mut String, i: u64, exact: bool) {
     };
 }
 
-/// `addr:port`, the port as a service name unless numeric.
+/// `addr:port`, names unless numeric (ipvsadm's `addrport_to_anyname`).
 pub fn addrport(addr: Ipv4Addr, port: u16, proto: Protocol, fmt: &Format) -> String {
-    if !fmt.numeric {
-        if let Some(name) = names::system().port_name(port, proto) {
-            return format!("{addr}:{name}");
-        }
-    }
-    format!("{addr}:{port}")
+    addrport_of(addr, port, Some(proto), fmt)
 }
+
+/// `addr:port` with the host name of the address and the service name of
+/// the port for `proto` (a number without one, or without a protocol),
+/// cut to 59 bytes as in ipvsadm's 60-byte buffer; numbers with `-n`.
+fn addrport_of(addr: Ipv4Addr, port: u16, proto: Option<Protocol>, fmt: &Format) -> String {
+    if fmt.numeric {
+        return format!("{addr}:{port}");
+    }
+    let host = names::host_name(addr).unwrap_or_else(|| addr.to_string());
+    let port = proto
+        .and_then(|p| names::port_name(port, p))
+        .unwrap_or_else(|| port.to_string());
+    truncate(format!("{host}:{port}"), ADDRPORT_MAX)
+}
+
+/// ipvsadm's `addrport_to_anyname` writes into 60 bytes.
+const ADDRPORT_MAX: usize = 59;
 
 fn truncate(mut s: String, n: usize) -> String {
     if s.len() > n {
@@ -370,33 +382,51 @@ pub fn timeouts(t: &Timeouts) -> String {
     )
 }
 
-/// The title of `-L -c`.
-pub fn conn_title() -> String {
-    format!(
-        "IPVS connection entries\npro expire {:<11} {:<18} {:<18} {}\n",
-        "state", "source", "virtual", "destination"
-    )
+/// The title of `-L -c` (`--persistent-conn` adds the persistence
+/// engine columns).
+pub fn conn_title(fmt: &Format) -> String {
+    let mut out = String::from("IPVS connection entries\n");
+    let _ = write!(
+        out,
+        "pro expire {:<11} {:<18} {:<18} ",
+        "state", "source", "virtual"
+    );
+    if fmt.persistent_conn {
+        let _ = writeln!(out, "{:<18} {:<16} pe_data", "destination", "pe name");
+    } else {
+        out.push_str("destination\n");
+    }
+    out
 }
 
-/// One line of `-L -c`.
+/// One line of `-L -c` (ipvsadm's `print_conn`). ferrovs has no
+/// persistence engine, so no entry has pe columns, and `--persistent-conn`
+/// lines are the plain ones, as ipvsadm prints an entry without pe data.
 pub fn conn_line(out: &mut String, c: &ConnEntry, fmt: &Format) {
-    let p = c.protocol;
+    // A mark template is IPPROTO_IP: no service names for its ports.
+    let (proto, proto_name) = match c.kind {
+        ConnKind::MarkTemplate => (None, "IP"),
+        ConnKind::Conn | ConnKind::Template => (Some(c.protocol), protocol_name(c.protocol)),
+    };
+    let state = match c.kind {
+        ConnKind::Conn => c.state.as_str(),
+        ConnKind::Template | ConnKind::MarkTemplate => "NONE",
+    };
+    let name = |a: &SocketAddrV4| addrport_of(*a.ip(), a.port(), proto, fmt);
     let secs = c.expire_ms / 1000;
     let expire = format!("{:02}:{:02}", secs / 60, secs % 60);
     let _ = writeln!(
         out,
-        "{:<3} {expire:<6} {:<11} {:<18} {:<18} {}",
-        protocol_name(p),
-        c.state,
-        addrport(*c.client.ip(), c.client.port(), p, fmt),
-        addrport(*c.virt.ip(), c.virt.port(), p, fmt),
-        addrport(*c.dest.ip(), c.dest.port(), p, fmt),
+        "{proto_name:<3} {expire:<6} {state:<11} {:<18} {:<18} {}",
+        name(&c.client),
+        name(&c.virt),
+        name(&c.dest),
     );
 }
 
 /// `-L -c` of a whole table.
 pub fn conns(list: &[ConnEntry], fmt: &Format) -> String {
-    let mut out = conn_title();
+    let mut out = conn_title(fmt);
     for c in list {
         conn_line(&mut out, c, fmt);
     }
