@@ -84,7 +84,7 @@ fn main() -> Result<()> {
                 Ok(())
             }
             ConfigCmd::ToIpvsadm { file } => {
-                print!("{}", control::convert::ipvsadm_from_config(&load(&file)?));
+                print!("{}", control::convert::ipvsadm_from_config(&load(&file)?)?);
                 Ok(())
             }
             ConfigCmd::FromIpvsadm { base } => from_ipvsadm(base.as_deref()),

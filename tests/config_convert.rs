@@ -62,3 +62,38 @@ fn a_bad_dump_is_refused_naming_the_line() {
     assert!(!ok);
     assert!(err.contains('2'), "names line 2: {err}");
 }
+
+#[test]
+fn scheduler_flags_round_trip_and_an_unshowable_flag_is_refused() {
+    let yaml = "workers: {cores: [1]}\nservices:\n  - {name: a, vip: 10.0.0.1, port: 80, protocol: tcp, scheduler: rr, flags: [flag-3, flag-1]}\n  - {name: b, vip: 10.0.0.2, port: 80, protocol: tcp, scheduler: sh, flags: [sh-port, sh-fallback]}\n";
+    let path = std::env::temp_dir().join(format!("ferrovs-flags-{}.yaml", std::process::id()));
+    std::fs::write(&path, yaml).unwrap();
+    let (ok, dump, err) = ferrovs(&["config", "to-ipvsadm", path.to_str().unwrap()], "");
+    assert!(ok, "{err}");
+    assert_eq!(
+        dump,
+        "-A -t 10.0.0.1:80 -s rr -b flag-1,flag-3\n-A -t 10.0.0.2:80 -s sh -b sh-fallback,sh-port\n"
+    );
+    let (ok, back, err) = ferrovs(
+        &["config", "from-ipvsadm", "--base", path.to_str().unwrap()],
+        &dump,
+    );
+    assert!(ok, "{err}");
+    std::fs::write(&path, &back).unwrap();
+    let (ok, again, err) = ferrovs(&["config", "to-ipvsadm", path.to_str().unwrap()], "");
+    assert!(ok, "{err}");
+    assert_eq!(again, dump);
+    // flag-3 of sh is kept by the daemon but an ipvsadm dump cannot show it.
+    std::fs::write(
+        &path,
+        yaml.replace("[sh-port, sh-fallback]", "[sh-port, flag-3]"),
+    )
+    .unwrap();
+    let (ok, _, err) = ferrovs(&["config", "to-ipvsadm", path.to_str().unwrap()], "");
+    let _ = std::fs::remove_file(&path);
+    assert!(!ok);
+    assert!(
+        err.contains("services[1].flags[1]: flag-3 with scheduler sh"),
+        "{err}"
+    );
+}

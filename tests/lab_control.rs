@@ -188,15 +188,36 @@ fn fvsadm_reload_robustness_and_metrics_on_the_live_daemon() {
     std::fs::write(&cfg_path, config(&dir, 70000)).unwrap();
     let (rc, _, err) = fvsadm(&sock, &["--reload"]);
     assert_ne!(rc, 0);
-    assert!(
-        err.contains("services[1].reals[1].weight"),
-        "names the field: {err}"
+    assert_eq!(
+        err.matches("services[1].reals[1].weight").count(),
+        1,
+        "names the field, once: {err}"
     );
+    // A refused fvsadm change prints ipvsadm's text; the log names the field.
+    let (rc, _, err) = fvsadm(
+        &sock,
+        &[
+            "-a",
+            "-t",
+            "10.99.0.100:82",
+            "-r",
+            "10.99.1.11:8080",
+            "-m",
+            "-y",
+            "3",
+        ],
+    );
+    assert_eq!((rc, err.as_str()), (255, "Numerical result out of range\n"));
     director.signal("HUP");
     std::thread::sleep(Duration::from_millis(500));
     assert!(
         director.log_text().contains("reload refused"),
         "{}",
+        director.log_text()
+    );
+    assert!(
+        director.log_text().contains("lower_threshold"),
+        "the refused fvsadm change is logged with its field: {}",
         director.log_text()
     );
     let (_, after, _) = fvsadm(&sock, &["-Ln"]);

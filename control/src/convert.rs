@@ -7,7 +7,7 @@
 //! same lines would hold them.
 
 use crate::cli::{parse, restore_words, rule_request};
-use crate::config::{Config, Service, Workers};
+use crate::config::{Config, ConfigError, Service, Workers};
 use crate::ipvsadm_fmt;
 use crate::proto::{Counters, ServiceList};
 use crate::rules;
@@ -70,15 +70,32 @@ pub fn services_from_ipvsadm(text: &str) -> Result<Vec<Service>, ConvertError> {
     Ok(apply_ipvsadm(&empty(), text)?.services)
 }
 
-/// The rule dump (`ipvsadm -S -n`) of the services of `cfg`.
-pub fn ipvsadm_from_config(cfg: &Config) -> String {
-    ipvsadm_fmt::save(&ServiceList::build(cfg, &Counters::default()), true)
+/// The rule dump (`ipvsadm -S -n`) of the services of `cfg`. Refused,
+/// naming the field, when the dump would lose a flag: ipvsadm shows only
+/// sh-fallback and sh-port for sh (mh-fallback and mh-port for mh), so a
+/// flag-3 of those schedulers has no spelling in it.
+pub fn ipvsadm_from_config(cfg: &Config) -> Result<String, ConfigError> {
+    for (i, s) in cfg.services.iter().enumerate() {
+        if let Some(k) = s.flags.iter().position(|f| !f.listed_with(s.scheduler)) {
+            return Err(ConfigError::new(
+                format!("services[{i}].flags[{k}]"),
+                format!(
+                    "{} with scheduler {} is kept but an ipvsadm dump cannot show it",
+                    s.flags[k], s.scheduler
+                ),
+            ));
+        }
+    }
+    Ok(ipvsadm_fmt::save(
+        &ServiceList::build(cfg, &Counters::default()),
+        true,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Forward, Scheduler};
+    use crate::config::{Forward, SchedFlag, Scheduler};
 
     const DUMP: &str = "\
 -A -t 10.0.0.100:80 -s wrr -p 600 -M 255.255.255.0
@@ -103,10 +120,10 @@ mod tests {
         cfg.services = services;
         cfg.validate().unwrap();
         // Sorted output: UDP after TCP, as ipvsadm sorts.
-        assert_eq!(ipvsadm_from_config(&cfg), DUMP);
+        assert_eq!(ipvsadm_from_config(&cfg).unwrap(), DUMP);
         // And through YAML.
         let again = Config::from_yaml_str(&cfg.to_yaml()).unwrap();
-        assert_eq!(ipvsadm_from_config(&again), DUMP);
+        assert_eq!(ipvsadm_from_config(&again).unwrap(), DUMP);
     }
 
     #[test]
@@ -124,10 +141,38 @@ mod tests {
     }
 
     #[test]
+    fn scheduler_flags_round_trip() {
+        let dump = "\
+-A -t 10.0.0.1:80 -s rr -b flag-1,flag-2,flag-3
+-A -t 10.0.0.2:80 -s sh -b sh-fallback,sh-port
+-A -t 10.0.0.3:80 -s mh -b mh-port
+-A -t 10.0.0.4:80 -s wlc -b flag-3
+";
+        let mut cfg = empty();
+        cfg.services = services_from_ipvsadm(dump).unwrap();
+        assert_eq!(
+            cfg.services[1].flags,
+            [SchedFlag::ShFallback, SchedFlag::ShPort]
+        );
+        let again = Config::from_yaml_str(&cfg.to_yaml()).unwrap();
+        assert_eq!(again.services, cfg.services);
+        assert_eq!(ipvsadm_from_config(&again).unwrap(), dump);
+        // flag-3 of sh is kept (as by the kernel) but has no spelling in a
+        // dump: converting it is refused rather than losing it.
+        cfg.services[1].flags.push(SchedFlag::Flag3);
+        cfg.validate().unwrap();
+        let e = ipvsadm_from_config(&cfg).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "services[1].flags[2]: flag-3 with scheduler sh is kept but an ipvsadm dump cannot show it"
+        );
+    }
+
+    #[test]
     fn yaml_example_round_trips() {
         let yaml = "workers: {cores: [1]}\nservices:\n  - name: web\n    vip: 10.0.0.100\n    port: 80\n    protocol: tcp\n    forward: fullnat\n    local_addresses: [10.20.0.10]\n    reals:\n      - {address: 10.20.0.2, port: 8080}\n      - {address: 10.20.0.3, port: 8080, weight: 2, forward: nat}\n";
         let cfg = Config::from_yaml_str(yaml).unwrap();
-        let dump = ipvsadm_from_config(&cfg);
+        let dump = ipvsadm_from_config(&cfg).unwrap();
         assert_eq!(
             dump,
             "-A -t 10.0.0.100:80 -s wlc\n-P -t 10.0.0.100:80 -z 10.20.0.10\n-a -t 10.0.0.100:80 -r 10.20.0.2:8080 -j -w 1\n-a -t 10.0.0.100:80 -r 10.20.0.3:8080 -m -w 2\n"
@@ -135,6 +180,6 @@ mod tests {
         let back = services_from_ipvsadm(&dump).unwrap();
         let mut cfg2 = empty();
         cfg2.services = back;
-        assert_eq!(ipvsadm_from_config(&cfg2), dump);
+        assert_eq!(ipvsadm_from_config(&cfg2).unwrap(), dump);
     }
 }

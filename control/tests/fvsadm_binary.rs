@@ -3,33 +3,19 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::{FakeBackend, Running, EMPTY};
 use control::server::ServerOptions;
 
 fn fvsadm(sock: &std::path::Path, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fvsadm"))
-        .args(args)
-        .env("FERROVS_SOCKET", sock)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let o = common::run_process(
+        Command::new(env!("CARGO_BIN_EXE_fvsadm"))
+            .args(args)
+            .env("FERROVS_SOCKET", sock),
+        stdin,
+    );
+    (o.code, o.stdout, o.stderr)
 }
 
 #[test]
@@ -97,5 +83,11 @@ fn exit_statuses() {
     assert!(err.starts_with("Can't initialize ipvs: "), "{err}");
     let (code, out, _) = fvsadm(&dir.path().join("nope.sock"), &["--version"], "");
     assert_eq!(code, 0);
-    assert!(out.starts_with("fvsadm v"));
+    assert_eq!(
+        out,
+        format!(
+            "fvsadm (ferrovs {}) follows ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
 }

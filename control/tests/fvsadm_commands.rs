@@ -7,7 +7,7 @@ use std::net::SocketAddrV4;
 
 use common::{fvsadm_local, ok, FakeBackend, Running, EMPTY};
 use control::config::{Forward, Protocol};
-use control::proto::{ConnEntry, Counters, RealCounters, ServiceCounters, Stats};
+use control::proto::{ConnEntry, ConnKind, Counters, RealCounters, ServiceCounters, Stats};
 use control::server::ServerOptions;
 
 const HEAD: &str = concat!(
@@ -84,6 +84,9 @@ fn add_list_edit_delete() {
     assert_eq!(ok(r.fvsadm("-Ln", "")), HEAD);
 }
 
+const EINVAL: &str =
+    "Invalid operation.  Possibly wrong module version, address not unicast, ...\n";
+
 #[test]
 fn refused_operations_use_ipvsadm_messages_and_status() {
     let (b, r) = setup();
@@ -114,15 +117,19 @@ fn refused_operations_use_ipvsadm_messages_and_status() {
             255,
             "Scheduler or persistence engine not found\n",
         ),
+        // A configuration the daemon refuses: the kernel's EINVAL text
+        // (the field is in the daemon's log), not the YAML path.
+        ("-a -t 10.0.0.1:80 -r 10.1.0.1 -j", 255, EINVAL),
+        ("-A -t 0.0.0.0:80", 255, EINVAL),
         (
-            "-a -t 10.0.0.1:80 -r 10.1.0.1 -j",
+            "-a -t 10.0.0.1:80 -r 10.1.0.1 -y 1",
             255,
-            "services[0].local_addresses: must not be empty with fullnat forwarding\n",
+            "Numerical result out of range\n",
         ),
         (
-            "-A -t 0.0.0.0:80",
+            "-a -t 10.0.0.2:80 -r 10.1.0.1 -y 1",
             255,
-            "services[1].vip: 0.0.0.0 is not a unicast address\n",
+            "Service not defined\n",
         ),
     ];
     for (args, code, msg) in cases {
@@ -138,6 +145,17 @@ fn refused_operations_use_ipvsadm_messages_and_status() {
     assert_eq!(
         (o.code, o.stderr.as_str()),
         (255, "Destination already exists\n")
+    );
+    // The kernel checks the thresholds before it looks for the real.
+    let o = r.fvsadm("-a -t 10.0.0.1:80 -r 10.1.0.1 -x 1 -y 2", "");
+    assert_eq!(
+        (o.code, o.stderr.as_str()),
+        (255, "Numerical result out of range\n")
+    );
+    let o = r.fvsadm("-e -t 10.0.0.1:80 -r 10.1.0.9 -y 2", "");
+    assert_eq!(
+        (o.code, o.stderr.as_str()),
+        (255, "Numerical result out of range\n")
     );
     // Nothing of the refused requests was applied.
     assert_eq!(b.with(|s| s.cfg.clone().unwrap().services.len()), 1);
@@ -261,6 +279,7 @@ fn connections_paged() {
         client: SocketAddrV4::new("192.168.0.1".parse().unwrap(), 10000 + i as u16),
         virt: SocketAddrV4::new("10.0.0.1".parse().unwrap(), 80),
         dest: SocketAddrV4::new("10.1.0.1".parse().unwrap(), 8080),
+        kind: ConnKind::Conn,
     };
     let n = 5000;
     b.with(|s| s.conns = (0..n).map(conn).collect());

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use control::config::{Config, Protocol};
 use control::proto::{
-    ConnEntry, ControlError, Counters, ErrorKind, RealCounters, ServiceCounters, ServiceKey, Stats,
+    ConnEntry, ConnKind, ControlError, Counters, ErrorKind, RealCounters, ServiceCounters,
+    ServiceKey, Stats,
 };
 use control::server::Backend;
 use dataplane::shared::CoreShared;
@@ -194,8 +195,7 @@ impl Backend for Daemon {
                 ));
             }
         }
-        new.validate()
-            .map_err(|e| ControlError::invalid(e.path.clone(), e.to_string()))?;
+        new.validate().map_err(ControlError::from)?;
         let snap = {
             let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
             convert::snapshot_with_ids(&new, &self.macs, self.cores.len(), &mut ids)
@@ -285,6 +285,7 @@ impl Backend for Daemon {
                         client: SocketAddrV4::new(v.client.0, v.client.1),
                         virt: SocketAddrV4::new(v.virt.0, v.virt.1),
                         dest: SocketAddrV4::new(v.dest.0, v.dest.1),
+                        kind: ConnKind::Conn,
                     }));
                     false
                 }
@@ -298,8 +299,7 @@ impl Backend for Daemon {
     }
 
     fn reload(&self) -> Result<(), ControlError> {
-        let new = Config::load(&self.path)
-            .map_err(|e| ControlError::invalid(e.path.clone(), e.to_string()))?;
+        let new = Config::load(&self.path).map_err(ControlError::from)?;
         self.apply(new)
     }
 

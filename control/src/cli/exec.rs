@@ -71,19 +71,26 @@ fn unexpected(r: &ResponseBody) -> Exit {
     Exit::fail(REFUSED, format!("unexpected answer from the daemon: {r:?}"))
 }
 
-/// A call whose refusal prints the daemon's message and ends with
-/// `status`.
+/// A call whose refusal prints ipvsadm's message for it (the kernel's
+/// errno text; `--reload`, which ipvsadm has not, names the field) and
+/// ends with `status`.
 fn call_or(
     conn: &mut Conn<'_, '_>,
     io: &mut Io<'_>,
     body: RequestBody,
     status: i32,
 ) -> Result<Result<ResponseBody, i32>, Exit> {
+    let reload = matches!(body, RequestBody::Reload);
     match conn.call(body) {
         Ok(r) => Ok(Ok(r)),
         Err(CallError::Exit(e)) => Err(e),
         Err(CallError::Refused(e)) => {
-            let _ = writeln!(io.stderr, "{}", e.display());
+            let text = if reload {
+                e.display()
+            } else {
+                e.ipvsadm_message().to_string()
+            };
+            let _ = writeln!(io.stderr, "{text}");
             Ok(Err(status))
         }
     }
@@ -307,7 +314,7 @@ fn list_conns(p: &Parsed, conn: &mut Conn<'_, '_>, io: &mut Io<'_>) -> Result<i3
             Err(code) => return Ok(code),
         };
         let mut text = if first {
-            fmt::conn_title()
+            fmt::conn_title(&p.format)
         } else {
             String::new()
         };

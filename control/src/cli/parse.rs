@@ -3,13 +3,15 @@
 //! popt-like `args::Reader`.
 
 use std::net::Ipv4Addr;
+use std::str::FromStr;
 
 use super::args::{Item, Opt, Reader};
-use super::values::{host, number, sched_flags, service_addr, timeout};
+use super::values::{host, number, sched_flag_bits, sched_flags, service_addr, timeout};
 use super::Exit;
-use crate::config::{Forward, Protocol, SchedFlag};
+use crate::config::{Forward, Protocol, SchedFlag, Scheduler};
 use crate::ipvsadm_fmt::Format;
 use crate::proto::ServiceKey;
+use crate::rules::DEFAULT_SCHEDULER;
 
 /// The command of one invocation (or one `-R` line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,8 +267,12 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         return Err(fail(format!("unexpected argument {extra}")));
     }
     if let Some(arg) = flags_arg {
-        let sched = p.scheduler.as_deref().unwrap_or("wlc");
-        p.flags = sched_flags(sched, &arg)?;
+        let sched = p.scheduler.as_deref().unwrap_or(DEFAULT_SCHEDULER.as_str());
+        let bits = sched_flag_bits(sched, &arg)?;
+        // An unknown scheduler is refused before the flags matter.
+        if let Ok(sched) = Scheduler::from_str(sched) {
+            p.flags = sched_flags(sched, bits);
+        }
     }
     check_options(&p)?;
     if matches!(cmd, Command::Add | Command::Edit)

@@ -1,9 +1,12 @@
 //! `fvsadm -h` and `fvsadm -v`.
 
-/// The version line.
+/// The ipvsadm whose interface fvsadm follows, as its `-v` names itself.
+pub const IPVSADM_VERSION: &str = "ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)";
+
+/// The version line: ipvsadm's, after the ferrovs release that speaks it.
 pub fn version() -> String {
     format!(
-        "fvsadm v{} (ferrovs; ipvsadm v1.31 command line, IPVS v1.2.1 formats)\n",
+        "fvsadm (ferrovs {}) follows {IPVSADM_VERSION}\n",
         env!("CARGO_PKG_VERSION")
     )
 }

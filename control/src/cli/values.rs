@@ -3,9 +3,10 @@
 //! scheduler flags.
 
 use std::net::{Ipv4Addr, ToSocketAddrs};
+use std::str::FromStr;
 
 use super::Exit;
-use crate::config::{Protocol, SchedFlag};
+use crate::config::{Protocol, SchedFlag, Scheduler};
 use crate::ipvsadm_fmt::names;
 
 /// Longest timeout ipvsadm accepts (31 days).
@@ -104,46 +105,35 @@ pub fn service_addr(s: &str, proto: Protocol) -> Option<(Ipv4Addr, Option<u16>)>
         None => None,
         Some(p) => Some(match number(p, 0, 65535) {
             Some(n) => u16::try_from(n).ok()?,
-            None => names::system().port_of(p, proto)?,
+            None => names::port_of(p, proto)?,
         }),
     };
     Some((addr, port))
 }
 
-/// ipvsadm's `parse_sched_flags`.
-pub(crate) fn sched_flags(sched: &str, arg: &str) -> Result<Vec<SchedFlag>, Exit> {
-    let mut out = Vec::new();
-    for flag in arg.split(',').filter(|f| !f.is_empty()) {
-        let (f, owner) = match flag {
-            "flag-1" | "flag-2" | "flag-3" => {
-                let n = flag.as_bytes()[5];
-                let f = match (sched, n) {
-                    ("sh", b'1') => Some(SchedFlag::ShFallback),
-                    ("sh", b'2') => Some(SchedFlag::ShPort),
-                    ("mh", b'1') => Some(SchedFlag::MhFallback),
-                    ("mh", b'2') => Some(SchedFlag::MhPort),
-                    // No meaning for this scheduler: accepted, no effect.
-                    _ => None,
-                };
-                if let Some(f) = f {
-                    if !out.contains(&f) {
-                        out.push(f);
-                    }
-                }
-                continue;
-            }
-            "sh-fallback" => (SchedFlag::ShFallback, "sh"),
-            "sh-port" => (SchedFlag::ShPort, "sh"),
-            "mh-fallback" => (SchedFlag::MhFallback, "mh"),
-            "mh-port" => (SchedFlag::MhPort, "mh"),
-            _ => return Err(fail(format!("invalid scheduler flag `{flag}'"))),
-        };
-        if sched != owner {
-            return Err(fail(format!("incompatible scheduler flag `{flag}'")));
+/// ipvsadm's `parse_sched_flags`: the flag bits `arg` sets (bit N of the
+/// result for `flag-N`), with its checks of the named flags against
+/// `sched` (the `-s` word, wlc when absent).
+pub(crate) fn sched_flag_bits(sched: &str, arg: &str) -> Result<u8, Exit> {
+    let mut bits = 0u8;
+    for word in arg.split(',').filter(|f| !f.is_empty()) {
+        let flag = SchedFlag::from_str(word)
+            .map_err(|_| fail(format!("invalid scheduler flag `{word}'")))?;
+        if flag
+            .scheduler()
+            .is_some_and(|owner| owner.as_str() != sched)
+        {
+            return Err(fail(format!("incompatible scheduler flag `{word}'")));
         }
-        if !out.contains(&f) {
-            out.push(f);
-        }
+        bits |= 1 << flag.bit();
     }
-    Ok(out)
+    Ok(bits)
+}
+
+/// The flags of `bits` under their names for `sched`, in bit order.
+pub(crate) fn sched_flags(sched: Scheduler, bits: u8) -> Vec<SchedFlag> {
+    (1..=3)
+        .filter(|b| bits & (1 << b) != 0)
+        .filter_map(|b| SchedFlag::canonical(sched, b))
+        .collect()
 }

@@ -161,21 +161,61 @@ impl FlowSteering {
 }
 
 keyword_enum! {
-    /// Scheduler flags (ipvsadm -b).
+    /// Scheduler flags (ipvsadm -b). IPVS keeps three flag bits per
+    /// service; sh and mh name the first two, and every scheduler takes
+    /// the generic names (with no effect where the scheduler has no use
+    /// for them, as in the kernel).
     SchedFlag, "scheduler flag" {
         ShFallback => "sh-fallback",
         ShPort => "sh-port",
         MhFallback => "mh-fallback",
         MhPort => "mh-port",
+        Flag1 => "flag-1",
+        Flag2 => "flag-2",
+        Flag3 => "flag-3",
     }
 }
 
 impl SchedFlag {
-    /// The scheduler this flag belongs to.
-    pub fn scheduler(self) -> Scheduler {
+    /// The scheduler a named flag belongs to (`None` for `flag-N`).
+    pub fn scheduler(self) -> Option<Scheduler> {
         match self {
-            SchedFlag::ShFallback | SchedFlag::ShPort => Scheduler::Sh,
-            SchedFlag::MhFallback | SchedFlag::MhPort => Scheduler::Mh,
+            SchedFlag::ShFallback | SchedFlag::ShPort => Some(Scheduler::Sh),
+            SchedFlag::MhFallback | SchedFlag::MhPort => Some(Scheduler::Mh),
+            SchedFlag::Flag1 | SchedFlag::Flag2 | SchedFlag::Flag3 => None,
+        }
+    }
+
+    /// The IPVS flag bit, 1..=3 (`IP_VS_SVC_F_SCHED1..3`).
+    pub fn bit(self) -> u8 {
+        match self {
+            SchedFlag::ShFallback | SchedFlag::MhFallback | SchedFlag::Flag1 => 1,
+            SchedFlag::ShPort | SchedFlag::MhPort | SchedFlag::Flag2 => 2,
+            SchedFlag::Flag3 => 3,
+        }
+    }
+
+    /// The one name a flag bit has under `sched`: sh and mh name bits 1
+    /// and 2, everything else is `flag-N`.
+    pub fn canonical(sched: Scheduler, bit: u8) -> Option<SchedFlag> {
+        Some(match (sched, bit) {
+            (Scheduler::Sh, 1) => SchedFlag::ShFallback,
+            (Scheduler::Sh, 2) => SchedFlag::ShPort,
+            (Scheduler::Mh, 1) => SchedFlag::MhFallback,
+            (Scheduler::Mh, 2) => SchedFlag::MhPort,
+            (_, 1) => SchedFlag::Flag1,
+            (_, 2) => SchedFlag::Flag2,
+            (_, 3) => SchedFlag::Flag3,
+            _ => return None,
+        })
+    }
+
+    /// True when ipvsadm names this flag in its listings under `sched`
+    /// (`print_sched_flags`: sh and mh show only their own two flags).
+    pub fn listed_with(self, sched: Scheduler) -> bool {
+        match sched {
+            Scheduler::Sh | Scheduler::Mh => self.scheduler() == Some(sched),
+            _ => self.scheduler().is_none(),
         }
     }
 }

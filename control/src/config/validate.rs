@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use super::error::ConfigError;
-use super::kinds::{Forward, ServicePorts};
+use super::kinds::{Forward, SchedFlag, ServicePorts};
 use super::model::{
     Config, Neighbor, Persistence, Port, Real, Route, Service, Timeouts, Workers, BURST_MAX,
     MTU_MAX, MTU_MIN, WEIGHT_MAX,
@@ -127,7 +127,7 @@ impl DupDisplay for (&str, Ipv4Addr) {
         format!("{} on {}", self.1, self.0)
     }
 }
-impl DupDisplay for super::kinds::SchedFlag {
+impl DupDisplay for SchedFlag {
     fn show(&self) -> String {
         self.to_string()
     }
@@ -288,16 +288,7 @@ fn service(i: usize, s: &Service) -> Result {
         return err(at("port"), "port 0 (all ports) requires persistence");
     }
     for (k, f) in s.flags.iter().enumerate() {
-        if f.scheduler() != s.scheduler {
-            return err(
-                format!("services[{i}].flags[{k}]"),
-                format!(
-                    "{f} requires scheduler {} (this service uses {})",
-                    f.scheduler(),
-                    s.scheduler
-                ),
-            );
-        }
+        sched_flag(s, *f).or_else(|m| err(format!("services[{i}].flags[{k}]"), m))?;
     }
     duplicates(
         s.flags.iter().copied(),
@@ -385,6 +376,24 @@ fn service_ports(i: usize, s: &Service) -> Result {
     }
 }
 
+/// A flag is written with the one name its bit has under the service's
+/// scheduler (ipvsadm's): sh-fallback, not flag-1, with sh.
+fn sched_flag(s: &Service, f: SchedFlag) -> std::result::Result<(), String> {
+    if let Some(owner) = f.scheduler().filter(|o| *o != s.scheduler) {
+        return Err(format!(
+            "{f} requires scheduler {owner} (this service uses {})",
+            s.scheduler
+        ));
+    }
+    match SchedFlag::canonical(s.scheduler, f.bit()) {
+        Some(c) if c != f => Err(format!(
+            "with scheduler {}, {f} is written {c}",
+            s.scheduler
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn persistence(i: usize, p: &Persistence) -> Result {
     if p.timeout == 0 {
         return err(format!("services[{i}].persistence.timeout"), "must be > 0");
@@ -404,11 +413,8 @@ fn real(i: usize, j: usize, s: &Service, r: &Real) -> Result {
     if r.weight > WEIGHT_MAX {
         return err(at("weight"), format!("must be 0..={WEIGHT_MAX}"));
     }
-    if r.upper_threshold != 0 && r.lower_threshold != 0 && r.lower_threshold > r.upper_threshold {
-        return err(
-            at("lower_threshold"),
-            format!("must be <= upper_threshold ({})", r.upper_threshold),
-        );
+    if r.lower_threshold > r.upper_threshold {
+        return err(at("lower_threshold"), lower_threshold_message(r));
     }
     match (s.forward_of(r), r.port) {
         (Forward::Dr | Forward::Tun, Some(rp)) => match s.single_port() {
@@ -431,6 +437,16 @@ fn real(i: usize, j: usize, s: &Service, r: &Real) -> Result {
             _ => Ok(()),
         },
         _ => Ok(()),
+    }
+}
+
+/// IPVS refuses a lower threshold above the upper one, 0 (no upper
+/// threshold) included.
+fn lower_threshold_message(r: &Real) -> String {
+    if r.upper_threshold == 0 {
+        "must be <= upper_threshold (0): a lower threshold needs an upper threshold".to_string()
+    } else {
+        format!("must be <= upper_threshold ({})", r.upper_threshold)
     }
 }
 

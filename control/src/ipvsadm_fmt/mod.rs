@@ -4,20 +4,22 @@
 //!
 //! A multi-port YAML service is shown as one IPVS service per virtual port
 //! (each line carries the counters of the whole YAML service). Sorting is
-//! by protocol number, address and port as ipvsadm's; `--nosort` keeps the
-//! file order of services and IPVS list order of reals (newest first).
+//! ipvsadm's own (`sort`); `--nosort` keeps the file order of services and
+//! the IPVS list order of reals (newest first), which are also what the
+//! sort starts from.
 
 pub mod names;
+mod sort;
 
 #[cfg(test)]
 mod tests;
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 use crate::config::{Forward, Protocol, SchedFlag, Scheduler, Timeouts};
 use crate::proto::{
-    ConnEntry, DestEntry, LocalAddrEntry, ServiceEntry, ServiceKey, ServiceList, Stats,
+    ConnEntry, ConnKind, DestEntry, LocalAddrEntry, ServiceEntry, ServiceKey, ServiceList, Stats,
 };
 
 /// The IPVS version and table size ipvsadm reports.
@@ -77,7 +79,9 @@ pub fn rows(list: &ServiceList, nosort: bool) -> Vec<Row<'_>> {
         })
         .collect();
     if !nosort {
-        rows.sort_by_key(|r| r.key());
+        sort::qsort(&mut rows, &|a: &Row<'_>, b: &Row<'_>| {
+            sort::cmp_services(&a.key(), &b.key())
+        });
     }
     rows
 }
@@ -105,15 +109,27 @@ pub fn largenum(out: &mut String, i: u64, exact: bool) {
     };
 }
 
-/// `addr:port`, the port as a service name unless numeric.
+/// `addr:port`, names unless numeric (ipvsadm's `addrport_to_anyname`).
 pub fn addrport(addr: Ipv4Addr, port: u16, proto: Protocol, fmt: &Format) -> String {
-    if !fmt.numeric {
-        if let Some(name) = names::system().port_name(port, proto) {
-            return format!("{addr}:{name}");
-        }
-    }
-    format!("{addr}:{port}")
+    addrport_of(addr, port, Some(proto), fmt)
 }
+
+/// `addr:port` with the host name of the address and the service name of
+/// the port for `proto` (a number without one, or without a protocol),
+/// cut to 59 bytes as in ipvsadm's 60-byte buffer; numbers with `-n`.
+fn addrport_of(addr: Ipv4Addr, port: u16, proto: Option<Protocol>, fmt: &Format) -> String {
+    if fmt.numeric {
+        return format!("{addr}:{port}");
+    }
+    let host = names::host_name(addr).unwrap_or_else(|| addr.to_string());
+    let port = proto
+        .and_then(|p| names::port_name(port, p))
+        .unwrap_or_else(|| port.to_string());
+    truncate(format!("{host}:{port}"), ADDRPORT_MAX)
+}
+
+/// ipvsadm's `addrport_to_anyname` writes into 60 bytes.
+const ADDRPORT_MAX: usize = 59;
 
 fn truncate(mut s: String, n: usize) -> String {
     if s.len() > n {
@@ -151,19 +167,23 @@ pub fn forward_switch(f: Forward) -> &'static str {
     }
 }
 
-/// The scheduler flags in ipvsadm's order, comma-separated ("" if none).
-fn sched_flags(sched: Scheduler, flags: &[SchedFlag]) -> String {
-    let order: &[SchedFlag] = match sched {
-        Scheduler::Sh => &[SchedFlag::ShFallback, SchedFlag::ShPort],
-        Scheduler::Mh => &[SchedFlag::MhFallback, SchedFlag::MhPort],
-        _ => &[],
-    };
-    let names: Vec<&str> = order
+/// ipvsadm's `print_sched_flags`: the flags it names for the scheduler,
+/// in bit order, comma-separated. `None` when no flag bit is set; a set
+/// bit the scheduler does not name (flag-3 of sh) gives `Some("")`, as
+/// ipvsadm prints `sh ()` and `-b ` for it.
+fn sched_flags(sched: Scheduler, flags: &[SchedFlag]) -> Option<String> {
+    if flags.is_empty() {
+        return None;
+    }
+    let mut listed: Vec<SchedFlag> = flags
         .iter()
-        .filter(|f| flags.contains(f))
-        .map(|f| f.as_str())
+        .copied()
+        .filter(|f| f.listed_with(sched))
         .collect();
-    names.join(",")
+    listed.sort_by_key(|f| f.bit());
+    listed.dedup();
+    let names: Vec<&str> = listed.iter().map(|f| f.as_str()).collect();
+    Some(names.join(","))
 }
 
 /// The title lines of a table.
@@ -213,7 +233,10 @@ fn rates(s: &Stats) -> [u64; 5] {
 fn dests<'a>(row: &Row<'a>, fmt: &Format) -> Vec<&'a DestEntry> {
     let mut d: Vec<&DestEntry> = row.entry.dests.iter().rev().collect();
     if !fmt.nosort {
-        d.sort_by_key(|e| (e.addr, e.port_for(row.port)));
+        let at = |e: &DestEntry| (e.addr, e.port_for(row.port));
+        sort::qsort(&mut d, &|a: &&DestEntry, b: &&DestEntry| {
+            sort::cmp_dests(at(a), at(b))
+        });
     }
     d
 }
@@ -237,7 +260,7 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
                 let _ = write!(out, " -M {}", p.netmask);
             }
         }
-        if !flags.is_empty() {
+        if let Some(flags) = &flags {
             let _ = write!(out, " -b {flags}");
         }
     } else if fmt.stats {
@@ -248,7 +271,7 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
         stats5(out, rates(&e.stats), fmt.exact);
     } else {
         let _ = write!(out, "{svc_name} {}", e.scheduler);
-        if !flags.is_empty() {
+        if let Some(flags) = &flags {
             let _ = write!(out, " ({flags})");
         }
         if let Some(p) = &e.persistence {
@@ -359,33 +382,51 @@ pub fn timeouts(t: &Timeouts) -> String {
     )
 }
 
-/// The title of `-L -c`.
-pub fn conn_title() -> String {
-    format!(
-        "IPVS connection entries\npro expire {:<11} {:<18} {:<18} {}\n",
-        "state", "source", "virtual", "destination"
-    )
+/// The title of `-L -c` (`--persistent-conn` adds the persistence
+/// engine columns).
+pub fn conn_title(fmt: &Format) -> String {
+    let mut out = String::from("IPVS connection entries\n");
+    let _ = write!(
+        out,
+        "pro expire {:<11} {:<18} {:<18} ",
+        "state", "source", "virtual"
+    );
+    if fmt.persistent_conn {
+        let _ = writeln!(out, "{:<18} {:<16} pe_data", "destination", "pe name");
+    } else {
+        out.push_str("destination\n");
+    }
+    out
 }
 
-/// One line of `-L -c`.
+/// One line of `-L -c` (ipvsadm's `print_conn`). ferrovs has no
+/// persistence engine, so no entry has pe columns, and `--persistent-conn`
+/// lines are the plain ones, as ipvsadm prints an entry without pe data.
 pub fn conn_line(out: &mut String, c: &ConnEntry, fmt: &Format) {
-    let p = c.protocol;
+    // A mark template is IPPROTO_IP: no service names for its ports.
+    let (proto, proto_name) = match c.kind {
+        ConnKind::MarkTemplate => (None, "IP"),
+        ConnKind::Conn | ConnKind::Template => (Some(c.protocol), protocol_name(c.protocol)),
+    };
+    let state = match c.kind {
+        ConnKind::Conn => c.state.as_str(),
+        ConnKind::Template | ConnKind::MarkTemplate => "NONE",
+    };
+    let name = |a: &SocketAddrV4| addrport_of(*a.ip(), a.port(), proto, fmt);
     let secs = c.expire_ms / 1000;
     let expire = format!("{:02}:{:02}", secs / 60, secs % 60);
     let _ = writeln!(
         out,
-        "{:<3} {expire:<6} {:<11} {:<18} {:<18} {}",
-        protocol_name(p),
-        c.state,
-        addrport(*c.client.ip(), c.client.port(), p, fmt),
-        addrport(*c.virt.ip(), c.virt.port(), p, fmt),
-        addrport(*c.dest.ip(), c.dest.port(), p, fmt),
+        "{proto_name:<3} {expire:<6} {state:<11} {:<18} {:<18} {}",
+        name(&c.client),
+        name(&c.virt),
+        name(&c.dest),
     );
 }
 
 /// `-L -c` of a whole table.
 pub fn conns(list: &[ConnEntry], fmt: &Format) -> String {
-    let mut out = conn_title();
+    let mut out = conn_title(fmt);
     for c in list {
         conn_line(&mut out, c, fmt);
     }

@@ -1,82 +1,104 @@
-//! Port <-> service-name lookups in /etc/services (ipvsadm without `-n`
-//! prints `10.0.0.1:http`; `-t 10.0.0.1:http` is accepted). Addresses are
-//! always shown numerically: fvsadm does no reverse DNS.
+//! Names for addresses and ports, as ipvsadm shows them without `-n` and
+//! reads them on its command line, through the C library's resolver
+//! (`getnameinfo`/`getaddrinfo`, so /etc/hosts, DNS and the services
+//! database as nsswitch.conf says):
+//! - an address shows as its host name (reverse lookup), else numerically;
+//! - a port shows as its service name for the protocol (`80` is `http`
+//!   for TCP), else as the number;
+//! - `-t 10.0.0.1:http` reads the port of a service name.
+//!
+//! Answers are kept for the life of the process: a listing names the same
+//! address once however many lines show it.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::{Mutex, OnceLock};
 
 use crate::config::Protocol;
 
-/// The services database: (name, proto) -> port and (port, proto) -> name.
-#[derive(Debug, Default)]
-pub struct ServicesDb {
-    by_name: HashMap<(String, Protocol), u16>,
-    by_port: HashMap<(u16, Protocol), String>,
+/// Answers already looked up.
+type Cache<K, V> = OnceLock<Mutex<HashMap<K, V>>>;
+
+fn cached<K, V>(cache: &'static Cache<K, V>, key: K, look_up: impl FnOnce(&K) -> V) -> V
+where
+    K: std::hash::Hash + Eq,
+    V: Clone,
+{
+    let map = cache.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(v) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return v.clone();
+    }
+    let v = look_up(&key);
+    map.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, v.clone());
+    v
 }
 
-impl ServicesDb {
-    /// Parses the /etc/services format (`name port/proto [aliases] [# ...]`).
-    pub fn parse(text: &str) -> ServicesDb {
-        let mut db = ServicesDb::default();
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("");
-            let mut words = line.split_whitespace();
-            let (Some(name), Some(pp)) = (words.next(), words.next()) else {
-                continue;
-            };
-            let Some((port, proto)) = pp.split_once('/') else {
-                continue;
-            };
-            let Ok(port) = port.parse::<u16>() else {
-                continue;
-            };
-            let proto = match proto {
-                "tcp" => Protocol::Tcp,
-                "udp" => Protocol::Udp,
-                _ => continue,
-            };
-            // The first entry of a port names it (as getservbyport).
-            db.by_port
-                .entry((port, proto))
-                .or_insert_with(|| name.to_string());
-            for n in std::iter::once(name).chain(words) {
-                db.by_name.entry((n.to_string(), proto)).or_insert(port);
-            }
-        }
-        db
-    }
-
-    pub fn port_name(&self, port: u16, proto: Protocol) -> Option<&str> {
-        self.by_port.get(&(port, proto)).map(String::as_str)
-    }
-
-    pub fn port_of(&self, name: &str, proto: Protocol) -> Option<u16> {
-        self.by_name.get(&(name.to_string(), proto)).copied()
-    }
-}
-
-/// The system's /etc/services (empty when unreadable).
-pub fn system() -> &'static ServicesDb {
-    static DB: OnceLock<ServicesDb> = OnceLock::new();
-    DB.get_or_init(|| {
-        std::fs::read_to_string("/etc/services")
-            .map(|t| ServicesDb::parse(&t))
-            .unwrap_or_default()
+/// The host name of `addr` (ipvsadm's `gethostbyaddr`), if it has one.
+pub fn host_name(addr: Ipv4Addr) -> Option<String> {
+    static CACHE: Cache<Ipv4Addr, Option<String>> = OnceLock::new();
+    cached(&CACHE, addr, |a| {
+        let sock = SocketAddr::V4(SocketAddrV4::new(*a, 0));
+        dns_lookup::getnameinfo(&sock, libc::NI_NAMEREQD | libc::NI_NUMERICSERV)
+            .ok()
+            .map(|(host, _)| host)
     })
+}
+
+/// The service name of `port` for `proto` (ipvsadm's `getservbyport`),
+/// if the services database has one.
+pub fn port_name(port: u16, proto: Protocol) -> Option<String> {
+    static CACHE: Cache<(u16, Protocol), Option<String>> = OnceLock::new();
+    cached(&CACHE, (port, proto), |&(port, proto)| {
+        let sock = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+        let dgram = match proto {
+            Protocol::Tcp => 0,
+            Protocol::Udp => libc::NI_DGRAM,
+        };
+        let (_, serv) = dns_lookup::getnameinfo(&sock, libc::NI_NUMERICHOST | dgram).ok()?;
+        // Without a name, getnameinfo gives the number.
+        (serv != port.to_string()).then_some(serv)
+    })
+}
+
+/// The port of the service `name` for `proto` (ipvsadm's
+/// `getservbyname`); `None` for an unknown name or a number.
+pub fn port_of(name: &str, proto: Protocol) -> Option<u16> {
+    if name.is_empty() || name.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (socktype, protocol) = match proto {
+        Protocol::Tcp => (libc::SOCK_STREAM, libc::IPPROTO_TCP),
+        Protocol::Udp => (libc::SOCK_DGRAM, libc::IPPROTO_UDP),
+    };
+    let hints = dns_lookup::AddrInfoHints {
+        flags: libc::AI_NUMERICHOST,
+        address: libc::AF_INET,
+        socktype,
+        protocol,
+    };
+    let mut found = dns_lookup::getaddrinfo(Some("0.0.0.0"), Some(name), Some(hints)).ok()?;
+    found.find_map(Result::ok).map(|info| info.sockaddr.port())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    // The names every Debian system has: 127.0.0.1 localhost in
+    // /etc/hosts, http 80/tcp and domain 53/udp in /etc/services.
     #[test]
-    fn parse_services() {
-        let db = ServicesDb::parse(
-            "# comment\nhttp\t\t80/tcp\t\twww\t# WorldWideWeb\nhttp 80/udp\nbad line\nx y/tcp\n",
-        );
-        assert_eq!(db.port_name(80, Protocol::Tcp), Some("http"));
-        assert_eq!(db.port_of("www", Protocol::Tcp), Some(80));
-        assert_eq!(db.port_of("www", Protocol::Udp), None);
-        assert_eq!(db.port_name(81, Protocol::Tcp), None);
+    fn system_names() {
+        assert_eq!(host_name(Ipv4Addr::LOCALHOST).as_deref(), Some("localhost"));
+        assert_eq!(port_name(80, Protocol::Tcp).as_deref(), Some("http"));
+        assert_eq!(port_name(53, Protocol::Udp).as_deref(), Some("domain"));
+        assert_eq!(port_name(0, Protocol::Tcp), None);
+        assert_eq!(port_name(65000, Protocol::Udp), None);
+        assert_eq!(port_of("http", Protocol::Tcp), Some(80));
+        assert_eq!(port_of("www", Protocol::Tcp), Some(80));
+        assert_eq!(port_of("domain", Protocol::Udp), Some(53));
+        assert_eq!(port_of("no-such-service", Protocol::Tcp), None);
+        assert_eq!(port_of("8080", Protocol::Tcp), None);
     }
 }

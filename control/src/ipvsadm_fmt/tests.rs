@@ -295,6 +295,7 @@ fn timeout_and_conns() {
         client: SocketAddrV4::new(ip("192.168.1.10"), 40000),
         virt: SocketAddrV4::new(ip("10.0.0.100"), 80),
         dest: SocketAddrV4::new(ip("10.20.0.2"), 8080),
+        kind: ConnKind::Conn,
     };
     let u = ConnEntry {
         protocol: Protocol::Udp,
@@ -309,7 +310,35 @@ fn timeout_and_conns() {
         "TCP 14:59  ESTABLISHED 192.168.1.10:40000 10.0.0.100:80      10.20.0.2:8080\n",
         "UDP 00:05  UDP         192.168.1.10:40000 10.0.0.100:80      10.20.0.2:8080\n",
     );
-    assert_eq!(conns(&[c, u], &Format::numeric()), want);
+    assert_eq!(conns(&[c.clone(), u], &Format::numeric()), want);
+
+    // Templates: state NONE; a mark's is protocol IP with the mark as the
+    // virtual address (ip_vs_conn_seq_show, ip_vs_sched_persist).
+    let t = ConnEntry {
+        expire_ms: 359_400,
+        state: "ESTABLISHED".into(),
+        client: SocketAddrV4::new(ip("192.168.1.0"), 0),
+        kind: ConnKind::Template,
+        ..c.clone()
+    };
+    let m = ConnEntry {
+        virt: SocketAddrV4::new(ip("0.0.0.7"), 0),
+        dest: SocketAddrV4::new(ip("10.20.0.2"), 0),
+        kind: ConnKind::MarkTemplate,
+        ..t.clone()
+    };
+    let fmt = Format {
+        persistent_conn: true,
+        ..Format::numeric()
+    };
+    let want = concat!(
+        "IPVS connection entries\n",
+        "pro expire state       source             virtual            destination        pe name          pe_data\n",
+        "TCP 05:59  NONE        192.168.1.0:0      10.0.0.100:80      10.20.0.2:8080\n",
+        "IP  05:59  NONE        192.168.1.0:0      0.0.0.7:0          10.20.0.2:0\n",
+        "TCP 14:59  ESTABLISHED 192.168.1.10:40000 10.0.0.100:80      10.20.0.2:8080\n",
+    );
+    assert_eq!(conns(&[t, m, c], &fmt), want);
 }
 
 #[test]

@@ -22,8 +22,15 @@ pub enum ErrorKind {
     /// `-Q` of a local address the service does not have.
     NoLocalAddr,
     /// The resulting configuration is refused; `field` names the field
-    /// (`services[2].reals[0].weight`).
+    /// (`services[2].reals[0].weight`). ipvsadm prints the kernel's EINVAL.
     Invalid { field: String },
+    /// A value out of the range the kernel takes (a lower threshold above
+    /// the upper one): ipvsadm prints ERANGE, "Numerical result out of
+    /// range".
+    OutOfRange { field: String },
+    /// A table or limit is full: ipvsadm prints ENOMEM, "Memory
+    /// allocation problem".
+    NoMemory { field: String },
     /// The request cannot be applied to this service (e.g. one port of a
     /// multi-port service defined in the YAML file).
     Unsupported,
@@ -64,6 +71,8 @@ impl ControlError {
             ErrorKind::LocalAddrExists => "Local address already exists",
             ErrorKind::NoLocalAddr => "No such local address",
             ErrorKind::Invalid { .. } => "Invalid operation",
+            ErrorKind::OutOfRange { .. } => ERANGE_TEXT,
+            ErrorKind::NoMemory { .. } => ENOMEM_TEXT,
             ErrorKind::Unsupported => "Operation not supported",
             ErrorKind::BadRequest => "Bad request",
             ErrorKind::Version => "Protocol version mismatch",
@@ -82,21 +91,70 @@ impl ControlError {
         )
     }
 
+    /// A value the kernel would refuse with ERANGE.
+    pub fn out_of_range(field: impl Into<String>, message: impl Into<String>) -> ControlError {
+        ControlError::new(
+            ErrorKind::OutOfRange {
+                field: field.into(),
+            },
+            message,
+        )
+    }
+
+    /// A limit the kernel would report as ENOMEM.
+    pub fn no_memory(field: impl Into<String>, message: impl Into<String>) -> ControlError {
+        ControlError::new(
+            ErrorKind::NoMemory {
+                field: field.into(),
+            },
+            message,
+        )
+    }
+
     pub fn internal(message: impl Into<String>) -> ControlError {
         ControlError::new(ErrorKind::Internal, message)
     }
 
-    /// The text fvsadm prints: the message, prefixed by the field for
-    /// `Invalid`.
-    pub fn display(&self) -> String {
+    /// The field a refused configuration names, if any.
+    pub fn field(&self) -> Option<&str> {
         match &self.code {
-            ErrorKind::Invalid { field } if !field.is_empty() => {
-                format!("{field}: {}", self.message)
+            ErrorKind::Invalid { field }
+            | ErrorKind::OutOfRange { field }
+            | ErrorKind::NoMemory { field } => {
+                Some(field).filter(|f| !f.is_empty()).map(|f| f.as_str())
             }
-            _ => self.message.clone(),
+            _ => None,
+        }
+    }
+
+    /// The full text, for logs and for `--reload`: the message, after the
+    /// field it names (once).
+    pub fn display(&self) -> String {
+        match self.field() {
+            Some(field) => format!("{field}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+
+    /// What ipvsadm prints for this refusal: the kernel's errno text
+    /// (`ipvs_strerror`) for a refused configuration, else the message.
+    pub fn ipvsadm_message(&self) -> &str {
+        match &self.code {
+            ErrorKind::Invalid { .. } => EINVAL_TEXT,
+            ErrorKind::OutOfRange { .. } => ERANGE_TEXT,
+            ErrorKind::NoMemory { .. } => ENOMEM_TEXT,
+            _ => &self.message,
         }
     }
 }
+
+/// ipvsadm's `ipvs_strerror` for EINVAL (any operation).
+pub const EINVAL_TEXT: &str =
+    "Invalid operation.  Possibly wrong module version, address not unicast, ...";
+/// `strerror(ERANGE)`: ipvsadm has no text of its own for it.
+pub const ERANGE_TEXT: &str = "Numerical result out of range";
+/// ipvsadm's `ipvs_strerror` for ENOMEM.
+pub const ENOMEM_TEXT: &str = "Memory allocation problem";
 
 impl From<ConfigError> for ControlError {
     fn from(e: ConfigError) -> ControlError {

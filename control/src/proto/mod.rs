@@ -19,8 +19,8 @@ use crate::config::{Config, Forward, Protocol, SchedFlag, Scheduler, Timeouts};
 pub use error::{ControlError, ErrorKind};
 pub use frame::{read_frame, read_message, write_frame, write_message, FrameError, MAX_FRAME};
 pub use status::{
-    ConnEntry, ConnPage, Counters, DestEntry, RealCounters, ServiceCounters, ServiceEntry,
-    ServiceList, Stats,
+    ConnEntry, ConnKind, ConnPage, Counters, DestEntry, RealCounters, ServiceCounters,
+    ServiceEntry, ServiceList, Stats,
 };
 
 /// The protocol version; a peer with another version is refused.

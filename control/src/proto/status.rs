@@ -87,6 +87,32 @@ pub struct ConnEntry {
     pub client: SocketAddrV4,
     pub virt: SocketAddrV4,
     pub dest: SocketAddrV4,
+    /// A connection or a persistence template. Default: a connection.
+    #[serde(default, skip_serializing_if = "ConnKind::is_conn")]
+    pub kind: ConnKind,
+}
+
+/// What an entry of the connection table is (`-Lnc` lists both, as the
+/// kernel's /proc/net/ip_vs_conn does).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnKind {
+    /// A connection.
+    #[default]
+    Conn,
+    /// A persistence template (`IP_VS_CONN_F_TEMPLATE`) of a service with
+    /// a protocol: listed with state NONE, whatever `state` says. As the
+    /// kernel keeps it: the client address masked, client port 0; virtual
+    /// and real ports 0 for a port-0 service.
+    Template,
+    /// A template of a firewall-mark service: protocol IP, the mark as the
+    /// virtual address (`0.0.0.7` for mark 7), every port 0.
+    MarkTemplate,
+}
+
+impl ConnKind {
+    pub fn is_conn(&self) -> bool {
+        *self == ConnKind::Conn
+    }
 }
 
 /// One page of connections.

@@ -208,13 +208,30 @@ fn service_for_dest(cfg: &Config, key: &ServiceKey) -> Result<usize> {
     find_service(cfg, key).ok_or_else(|| ControlError::of(ErrorKind::ServiceNotDefined))
 }
 
+/// The kernel's check of `-a`/`-e` before it looks for the real: a lower
+/// threshold above the upper one (omitted ones are 0) is ERANGE. `j` is
+/// where the real is or would go, for the field name.
+fn thresholds(o: &DestOpts, i: usize, j: usize) -> Result<()> {
+    let upper = o.upper_threshold.unwrap_or(0);
+    let lower = o.lower_threshold.unwrap_or(0);
+    if lower > upper {
+        return Err(ControlError::out_of_range(
+            format!("services[{i}].reals[{j}].lower_threshold"),
+            format!("{lower} is above upper_threshold ({upper})"),
+        ));
+    }
+    Ok(())
+}
+
 /// `-a`: appends the real.
 pub fn add_dest(cfg: &Config, o: &DestOpts) -> Result<Config> {
     let i = service_for_dest(cfg, &o.service)?;
     let s = &cfg.services[i];
     let forward = o.forward.unwrap_or(DEFAULT_FORWARD);
     let port = requested_port(o, Some(forward));
-    if find_dest(s, o.addr, port, o.service.port).is_some() {
+    let found = find_dest(s, o.addr, port, o.service.port);
+    thresholds(o, i, found.unwrap_or(s.reals.len()))?;
+    if found.is_some() {
         return Err(ControlError::of(ErrorKind::DestExists));
     }
     let real = real_of(s, o);
@@ -229,8 +246,9 @@ pub fn edit_dest(cfg: &Config, o: &DestOpts) -> Result<Config> {
     let s = &cfg.services[i];
     let forward = o.forward.unwrap_or(DEFAULT_FORWARD);
     let port = requested_port(o, Some(forward));
-    let j = find_dest(s, o.addr, port, o.service.port)
-        .ok_or_else(|| ControlError::of(ErrorKind::NoDest))?;
+    let found = find_dest(s, o.addr, port, o.service.port);
+    thresholds(o, i, found.unwrap_or(s.reals.len()))?;
+    let j = found.ok_or_else(|| ControlError::of(ErrorKind::NoDest))?;
     let mut real = real_of(s, o);
     // A NAT real keeps the port it was found under.
     if real.port.is_none() && !matches!(forward, Forward::Dr | Forward::Tun) {

@@ -77,8 +77,18 @@ impl<B: Backend> Session<B> {
         }
     }
 
-    /// Carries out a request.
+    /// Carries out a request; a refused change is logged with the field
+    /// it names (fvsadm prints only ipvsadm's text for it).
     pub fn handle_body(&mut self, body: RequestBody) -> Result<ResponseBody, ControlError> {
+        let write = body.is_write().then(|| format!("{body:?}"));
+        let result = self.carry_out(body);
+        if let (Some(request), Err(e)) = (&write, &result) {
+            tracing::warn!(request = %request, error = %e, "control request refused");
+        }
+        result
+    }
+
+    fn carry_out(&mut self, body: RequestBody) -> Result<ResponseBody, ControlError> {
         let backend = &self.shared.backend;
         if body.is_write() {
             let _lock = self

@@ -2,6 +2,8 @@
 //! run fvsadm in-process.
 #![allow(dead_code)]
 
+pub mod oracle;
+
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -162,6 +164,30 @@ pub fn fvsadm_local(backend: &Arc<FakeBackend>, args: &str, stdin: &str) -> Outp
         Ok(Box::new(Session::standalone(Arc::clone(&b))))
     };
     run_with(args, stdin, &mut connect)
+}
+
+/// Runs a prepared command with `stdin` as its input.
+pub fn run_process(cmd: &mut std::process::Command, stdin: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 /// Asserts success and returns stdout.

@@ -102,7 +102,7 @@ fn unknown_protocol_forward_and_flag() {
     assert_error(
         &e,
         "services[1].flags[1]",
-        "unknown scheduler flag \"sh-nope\" (expected one of sh-fallback sh-port mh-fallback mh-port)",
+        "unknown scheduler flag \"sh-nope\" (expected one of sh-fallback sh-port mh-fallback mh-port flag-1 flag-2 flag-3)",
     );
 }
 

@@ -173,8 +173,16 @@ fn thresholds_lower_not_above_upper() {
     );
     cfg.services[0].reals[0].lower_threshold = 100;
     check_ok(&cfg);
-    // Only one of them set: nothing to compare.
+    // A lower threshold without an upper one: refused, as the kernel does.
     cfg.services[0].reals[0].upper_threshold = 0;
+    check(
+        &cfg,
+        "services[0].reals[0].lower_threshold",
+        "must be <= upper_threshold (0): a lower threshold needs an upper threshold",
+    );
+    cfg.services[0].reals[0].lower_threshold = 0;
+    check_ok(&cfg);
+    cfg.services[0].reals[0].upper_threshold = 7;
     check_ok(&cfg);
 }
 
@@ -335,6 +343,37 @@ fn flags_must_match_scheduler() {
     );
     cfg.services[1].scheduler = Scheduler::Mh;
     cfg.services[1].flags = vec![SchedFlag::MhPort, SchedFlag::MhFallback];
+    check_ok(&cfg);
+}
+
+#[test]
+fn generic_flags_and_their_one_name() {
+    let mut cfg = base();
+    // rr keeps flag-1..3 (no effect, as in the kernel).
+    cfg.services[1].flags = vec![SchedFlag::Flag3, SchedFlag::Flag1, SchedFlag::Flag2];
+    check_ok(&cfg);
+    cfg.services[1].flags.push(SchedFlag::Flag1);
+    check(
+        &cfg,
+        "services[1].flags[3]",
+        "duplicate of services[1].flags[1] (flag-1)",
+    );
+    // sh names bits 1 and 2; bit 3 stays flag-3.
+    cfg.services[1].scheduler = Scheduler::Sh;
+    cfg.services[1].flags = vec![SchedFlag::Flag3, SchedFlag::Flag2];
+    check(
+        &cfg,
+        "services[1].flags[1]",
+        "with scheduler sh, flag-2 is written sh-port",
+    );
+    cfg.services[1].scheduler = Scheduler::Mh;
+    cfg.services[1].flags = vec![SchedFlag::Flag1];
+    check(
+        &cfg,
+        "services[1].flags[0]",
+        "with scheduler mh, flag-1 is written mh-fallback",
+    );
+    cfg.services[1].flags = vec![SchedFlag::Flag3, SchedFlag::MhPort];
     check_ok(&cfg);
 }
 
