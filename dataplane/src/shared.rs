@@ -27,18 +27,17 @@ pub struct ConnView {
     pub template: bool,
 }
 
-/// A persistence template as the kernel lists it: client port 0, state 0
-/// (NONE for TCP, UDP for UDP), the real it sends clients to; an invalidated
+/// A persistence template as the kernel lists it: client port 0, state
+/// NONE, the real it sends clients to; an invalidated
 /// one with virtual and destination port 65535 (`ip_vs_check_template`).
 fn template_view(t: &Template, now: Millis) -> ConnView {
     let unhashed = if t.is_valid() { None } else { Some(u16::MAX) };
     ConnView {
         proto: t.key.proto,
         expire_ms: t.remaining(now),
-        state: match t.key.proto {
-            Proto::Tcp => TcpState::None.name(),
-            Proto::Udp => "UDP",
-        },
+        // Templates have their own state table in the kernel (NONE, ASSURED),
+        // whatever their protocol.
+        state: TcpState::None.name(),
         client: (t.key.client, 0),
         virt: (t.key.vip, unhashed.unwrap_or(t.key.vport)),
         dest: (t.to.addr, unhashed.unwrap_or(t.to.port)),

@@ -285,7 +285,11 @@ impl Backend for Daemon {
                         client: SocketAddrV4::new(v.client.0, v.client.1),
                         virt: SocketAddrV4::new(v.virt.0, v.virt.1),
                         dest: SocketAddrV4::new(v.dest.0, v.dest.1),
-                        kind: ConnKind::Conn,
+                        kind: if v.template {
+                            ConnKind::Template
+                        } else {
+                            ConnKind::Conn
+                        },
                     }));
                     false
                 }

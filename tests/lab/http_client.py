@@ -6,29 +6,56 @@ import collections
 import errno
 import http.client
 import json
+import socket
 import sys
 import time
 import urllib.parse
 
 
-def connection(host, port, a):
-    """A connection, from `a.sport` when given. The server closes first
-    (Connection: close), so the client's side of the last connection is gone
-    (no TIME_WAIT here) once the server's final ACK arrives: bind retries
-    briefly until then."""
-    if not a.sport:
-        return http.client.HTTPConnection(host, port, timeout=a.timeout)
+def get_from_port(host, port, path, a):
+    """One GET from source port `a.sport`, read to the server's FIN before
+    closing, so the server closes first and this side keeps no TIME_WAIT:
+    the next request can bind the same port (a client that reuses its ports).
+    Bind retries briefly while the last connection's final ACK is on its way."""
+    s = None
     for _ in range(100):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            c = http.client.HTTPConnection(host, port, timeout=a.timeout,
-                                           source_address=("", a.sport))
-            c.connect()
-            return c
+            s.bind(("", a.sport))
+            break
         except OSError as e:
+            s.close()
+            s = None
             if e.errno != errno.EADDRINUSE:
                 raise
             time.sleep(0.02)
-    raise OSError(errno.EADDRINUSE, "source port stayed busy")
+    if s is None:
+        raise OSError(errno.EADDRINUSE, "source port stayed busy")
+    with s:
+        s.settimeout(a.timeout)
+        s.connect((host, port))
+        s.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, body.decode(errors="replace").strip()
+
+
+def get(host, port, path, a):
+    """One GET on a new connection: (status, body)."""
+    if a.sport:
+        return get_from_port(host, port, path, a)
+    c = http.client.HTTPConnection(host, port, timeout=a.timeout)
+    c.request("GET", path, headers={"Connection": "close"})
+    r = c.getresponse()
+    body = r.read().decode(errors="replace").strip()
+    c.close()
+    return r.status, body
 
 
 def main():
@@ -51,15 +78,11 @@ def main():
             fails["deadline"] += a.n - i
             break
         try:
-            c = connection(host, port, a)
-            c.request("GET", u.path or "/", headers={"Connection": "close"})
-            r = c.getresponse()
-            body = r.read().decode(errors="replace").strip()
-            c.close()
-            if r.status == 200:
+            status, body = get(host, port, u.path or "/", a)
+            if status == 200:
                 by_server[body] += 1
             else:
-                fails[f"status_{r.status}"] += 1
+                fails[f"status_{status}"] += 1
         except Exception as e:  # noqa: BLE001 - every failure is counted by kind
             fails[type(e).__name__] += 1
         if a.progress and (i + 1) % 50 == 0:
