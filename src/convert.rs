@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use anyhow::{anyhow, Result};
 use control::config::{self as cfg, Config};
 use dataplane::snapshot::{
-    Forward, Ipv4Prefix, NeighborSpec, Persistence, PortMatch, PortSpec, RealSpec, RouteSpec,
-    ServiceSpec, Snapshot,
+    Encap, Forward, Ipv4Prefix, NeighborSpec, Persistence, PortMatch, PortSpec, RealSpec,
+    RouteSpec, ServiceSpec, Snapshot,
 };
 use dataplane::wire::MacAddr;
 
@@ -150,8 +150,24 @@ fn service(s: &cfg::Service, ids: &mut Ids) -> ServiceSpec {
                 upper_threshold: r.upper_threshold,
                 lower_threshold: r.lower_threshold,
                 forward: forward(s.forward_of(r)),
+                encap: s.tunnel_of(r).map_or(Encap::Ipip, encap),
             })
             .collect(),
+    }
+}
+
+/// The dataplane's tunnel for a real's resolved tunnel. `remcsum` needs
+/// a checksum still to be completed (IPVS uses it only for CHECKSUM_PARTIAL
+/// packets); every forwarded packet's is complete, so it sends GUE with a
+/// filled UDP checksum, exactly like `csum`.
+fn encap(t: cfg::Tunnel) -> Encap {
+    let csum = t.flags != cfg::TunFlags::Nocsum;
+    match t.kind {
+        cfg::TunType::Ipip => Encap::Ipip,
+        cfg::TunType::Gue => Encap::Gue { port: t.port, csum },
+        cfg::TunType::Gre => Encap::Gre {
+            csum: t.flags == cfg::TunFlags::Csum,
+        },
     }
 }
 

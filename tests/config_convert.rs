@@ -36,6 +36,9 @@ fn yaml_to_ipvsadm_and_back_is_lossless() {
         "lab.yaml",
         "lab-fullnat.yaml",
         "lab-tun.yaml",
+        "lab-tun-gue.yaml",
+        "lab-tun-gre.yaml",
+        "replay-tunnels.yaml",
         "replay-modes.yaml",
         "example.yaml",
     ] {

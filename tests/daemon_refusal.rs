@@ -147,14 +147,11 @@ fn refused_change(base: &Config) -> Config {
     mh.name = "too-big".into();
     mh.port = Some(81);
     mh.scheduler = Scheduler::Mh;
+    let model = mh.reals[0].clone();
     mh.reals = (0..5000u32)
         .map(|i| Real {
             address: Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 2, 0, 0)) + i + 1),
-            port: Some(8080),
-            weight: 1,
-            forward: None,
-            upper_threshold: 0,
-            lower_threshold: 0,
+            ..model.clone()
         })
         .collect();
     c.services.push(mh);

@@ -148,17 +148,7 @@ fn tunnel_wraps_in_ipip_clamps_the_mss_and_answers_too_big_with_frag_needed() {
     );
 
     // A full-size DF segment no longer fits once wrapped: the client hears so.
-    let big = eth(
-        DIRECTOR_MAC,
-        CLIENT_MAC,
-        0x0800,
-        &ipv4(
-            CLIENT,
-            vip(103),
-            6,
-            &tcp(CLIENT, 41002, vip(103), 80, ACK, 1001, &[0x55; 1456]),
-        ),
-    );
+    let big = tcp_data_frame(vip(103), 41002, 1456);
     assert_eq!(big.len(), 14 + 1500);
     let r = replay(&cfg(), &[(SEC, syn), (SEC + 1, big.clone())]);
     assert_eq!(r.out.len(), 2, "{}", r.report);

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use conntrack::LocalPortPool;
 use sched::{Dest, DestChange, PacketKey, Scheduler};
 
-use crate::snapshot::{RealSpec, ServiceSpec};
+use crate::snapshot::{Encap, RealSpec, ServiceSpec};
 use crate::stats::TrafficStats;
 
 /// Counts of one real on one core, readable by the control side.
@@ -36,6 +36,9 @@ pub struct ServiceState {
     pub dests: Vec<Dest>,
     /// Real spec by real id (None once removed).
     reals: Vec<Option<RealSpec>>,
+    /// The last tunnel of each real id, kept after the real is removed:
+    /// its connections keep their encapsulation, as IPVS's keep their dest.
+    encaps: Vec<Encap>,
     /// Position in `dests` of each real id (`usize::MAX` when absent).
     pos_of_id: Vec<usize>,
     sched: Box<dyn Scheduler>,
@@ -93,6 +96,7 @@ impl ServiceState {
             spec: spec.clone(),
             dests: Vec::with_capacity(spec.reals.len()),
             reals: Vec::new(),
+            encaps: Vec::new(),
             pos_of_id: Vec::new(),
             sched,
             seed,
@@ -163,8 +167,10 @@ impl ServiceState {
             let id = r.id as usize;
             if id >= self.reals.len() {
                 self.reals.resize(id + 1, None);
+                self.encaps.resize(id + 1, Encap::Ipip);
                 self.pos_of_id.resize(id + 1, ABSENT);
             }
+            self.encaps[id] = r.encap;
             match self.pos_of_id[id] {
                 ABSENT => {
                     let mut d = Dest::new(r.id, r.addr, r.port, r.weight);
@@ -215,6 +221,13 @@ impl ServiceState {
     #[inline]
     pub fn real(&self, id: u32) -> Option<&RealSpec> {
         self.reals.get(id as usize)?.as_ref()
+    }
+
+    /// The tunnel towards real `id` (also after its removal; IPIP for an
+    /// id this service never had).
+    #[inline]
+    pub fn encap_of(&self, id: u32) -> Encap {
+        self.encaps.get(id as usize).copied().unwrap_or_default()
     }
 
     /// Returns a FullNAT local port when its connection ends.

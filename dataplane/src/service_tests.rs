@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 use sched::{PacketKey, SchedFlags};
 
 use super::ServiceState;
-use crate::snapshot::{Forward, PortMatch, RealSpec, ServiceSpec};
+use crate::snapshot::{Encap, Forward, PortMatch, RealSpec, ServiceSpec};
 
 fn real(id: u32, last: u8, weight: u32) -> RealSpec {
     RealSpec {
@@ -15,6 +15,7 @@ fn real(id: u32, last: u8, weight: u32) -> RealSpec {
         upper_threshold: 0,
         lower_threshold: 0,
         forward: Forward::Nat,
+        encap: Encap::Ipip,
     }
 }
 
@@ -130,4 +131,27 @@ fn a_scheduler_change_rebuilds_the_scheduler_only() {
         assert_eq!(pick(&mut s), 12, "fo picks the highest weight");
     }
     assert_eq!(s.dest_by_id(1).unwrap().inactive, 1);
+}
+
+#[test]
+fn a_real_keeps_its_tunnel_for_its_connections_after_removal() {
+    let gue = Encap::Gue {
+        port: 6080,
+        csum: true,
+    };
+    let mut a = real(0, 11, 1);
+    a.forward = Forward::Tun;
+    a.encap = gue;
+    let mut s = ServiceState::new(&spec("rr", vec![a.clone(), real(1, 12, 1)]), 0, 0, 0).unwrap();
+    assert_eq!((s.encap_of(0), s.encap_of(1)), (gue, Encap::Ipip));
+    // An edit changes the tunnel in place, as ipvsadm -e does.
+    a.encap = Encap::Gre { csum: false };
+    s.reconcile(&spec("rr", vec![a.clone(), real(1, 12, 1)]))
+        .unwrap();
+    assert_eq!(s.encap_of(0), Encap::Gre { csum: false });
+    // Removed: its connections still get its last tunnel.
+    s.reconcile(&spec("rr", vec![real(1, 12, 1)])).unwrap();
+    assert!(s.real(0).is_none());
+    assert_eq!(s.encap_of(0), Encap::Gre { csum: false });
+    assert_eq!(s.encap_of(7), Encap::Ipip, "an id never seen");
 }

@@ -17,6 +17,21 @@ pub enum Forward {
     Tun,
 }
 
+/// How TUN mode wraps a packet for its real (IPVS's `tun_type` with its
+/// `tun_flags`). Only meaningful for `Forward::Tun` reals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Encap {
+    /// IPv4-in-IPv4 (protocol 4).
+    #[default]
+    Ipip,
+    /// UDP to `port` carrying a GUE header; the UDP checksum is filled when
+    /// `csum` (IPVS's `--tun-csum` or `--tun-remcsum`), else left zero.
+    Gue { port: u16, csum: bool },
+    /// GRE (protocol 47) carrying IPv4; with `csum` the header has the
+    /// checksum field (IPVS's `--tun-csum`).
+    Gre { csum: bool },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ipv4Prefix {
     pub addr: Ipv4Addr,
@@ -98,6 +113,8 @@ pub struct RealSpec {
     pub upper_threshold: u32,
     pub lower_threshold: u32,
     pub forward: Forward,
+    /// The tunnel of a `Forward::Tun` real.
+    pub encap: Encap,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -132,6 +132,18 @@ pub fn tcp_frame(
     )
 }
 
+/// The client's ACK to `dst:80` from `sport` carrying `len` bytes of data
+/// (DF set, as `ipv4` builds it).
+pub fn tcp_data_frame(dst: Ipv4Addr, sport: u16, len: usize) -> Vec<u8> {
+    let seg = tcp(CLIENT, sport, dst, 80, ACK, 1001, &vec![0x55; len]);
+    eth(
+        DIRECTOR_MAC,
+        CLIENT_MAC,
+        0x0800,
+        &ipv4(CLIENT, dst, 6, &seg),
+    )
+}
+
 pub fn arp_request(sender_mac: [u8; 6], sender: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
     let mut a = vec![0, 1, 8, 0, 6, 4, 0, 1];
     a.extend_from_slice(&sender_mac);

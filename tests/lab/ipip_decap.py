@@ -1,16 +1,22 @@
 #!/usr/bin/env python3
-"""Userspace IPIP (IPv4-in-IPv4, protocol 4) decapsulator for the TUN-mode lab.
+"""Userspace IPIP, GUE and GRE decapsulator for the TUN-mode lab.
 
-The lab kernel has no `ipip` module, so a real server (RS) cannot terminate
-the director's tunnel itself. Run this inside the RS's network namespace:
+The lab kernel has no `ipip` (nor `fou`, `ip_gre`) module, so a real server
+(RS) cannot terminate the director's tunnel itself. Run this inside the RS's
+network namespace:
 
     ip netns exec fvs-rs1 python3 tests/lab/ipip_decap.py --tun tun0 \
-        --lifetime 600 --count-file /tmp/ferrovs-lab/rs1.decap
+        --gue-port 6080 --lifetime 600 --count-file /tmp/ferrovs-lab/rs1.decap
 
-It reads every IPIP packet addressed to this host from a raw socket
-(socket(AF_INET, SOCK_RAW, IPPROTO_IPIP)), strips the outer IPv4 header and
-writes the inner packet into a TUN device it creates (IFF_TUN | IFF_NO_PI)
-and brings up. The kernel then receives the inner packet as if it had
+It reads every tunnelled packet addressed to this host and writes the inner
+IPv4 packet into a TUN device it creates (IFF_TUN | IFF_NO_PI) and brings up:
+  * IPIP (protocol 4) from a raw socket, outer IPv4 header stripped;
+  * GRE (protocol 47) from a raw socket: version 0, protocol type 0x0800,
+    optional checksum (verified; a bad one is dropped), key and sequence
+    number skipped;
+  * GUE from a UDP socket on each --gue-port: version 0 data message with
+    proto/ctype 4 (IPIP), its hlen words of options skipped. The kernel has
+    already verified a non-zero UDP checksum (a bad one never arrives). The kernel then receives the inner packet as if it had
 arrived on that device, so a service bound to the VIP answers it directly
 (TUN mode's direct return).
 
@@ -44,6 +50,11 @@ TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001
 IFF_NO_PI = 0x1000
 IPPROTO_IPIP = 4
+IPPROTO_GRE = 47
+GRE_CSUM = 0x8000
+GRE_KEY = 0x2000
+GRE_SEQ = 0x1000
+ETH_P_IP = 0x0800
 POLL_SECONDS = 0.5
 COUNT_EVERY_SECONDS = 0.5
 
@@ -60,32 +71,73 @@ def open_tun(name):
     return fd
 
 
-def inner_packet(datagram):
-    """Returns the inner IPv4 packet of a raw-socket IPIP datagram, or None.
-
-    A raw IPv4 socket delivers the whole datagram, outer header included.
-    """
-    if len(datagram) < 20 or datagram[0] >> 4 != 4:
-        return None
-    ihl = (datagram[0] & 0x0F) * 4
-    outer_len = struct.unpack("!H", datagram[2:4])[0]
-    if ihl < 20 or datagram[9] != IPPROTO_IPIP or outer_len > len(datagram):
-        return None
-    inner = datagram[ihl:outer_len]
-    if len(inner) < 20 or inner[0] >> 4 != 4:
-        return None
-    inner_len = struct.unpack("!H", inner[2:4])[0]
-    if inner_len < 20 or inner_len > len(inner):
-        return None
-    return inner[:inner_len]
+def checksum(data):
+    """Internet checksum (RFC 1071) of `data`: 0 when it verifies."""
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total > 0xFFFF:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
 
 
-def write_count(path, n):
-    # Written to a temporary name and renamed, so readers never see a
-    # half-written number.
+def ipv4(packet):
+    """The IPv4 packet at the front of `packet`, cut to its total length."""
+    if len(packet) < 20 or packet[0] >> 4 != 4:
+        return None
+    total = struct.unpack("!H", packet[2:4])[0]
+    if total < 20 or total > len(packet):
+        return None
+    return packet[:total]
+
+
+def outer_payload(datagram, proto):
+    """What follows the outer IPv4 header of a raw-socket datagram of
+    protocol `proto` (a raw IPv4 socket delivers the outer header too)."""
+    outer = ipv4(datagram)
+    if outer is None or outer[9] != proto:
+        return None
+    ihl = (outer[0] & 0x0F) * 4
+    return outer[ihl:] if ihl >= 20 else None
+
+
+def ipip_inner(datagram):
+    """The inner IPv4 packet of a raw-socket IPIP datagram, or None."""
+    payload = outer_payload(datagram, IPPROTO_IPIP)
+    return None if payload is None else ipv4(payload)
+
+
+def gre_inner(datagram):
+    """The inner IPv4 packet of a raw-socket GRE datagram, or None."""
+    gre = outer_payload(datagram, IPPROTO_GRE)
+    if gre is None or len(gre) < 4:
+        return None
+    flags, ptype = struct.unpack("!HH", gre[:4])
+    if flags & 0x0007 or flags & ~(GRE_CSUM | GRE_KEY | GRE_SEQ | 0x0007) or ptype != ETH_P_IP:
+        return None
+    if flags & GRE_CSUM and checksum(gre) != 0:
+        return None
+    hlen = 4 + sum(4 for f in (GRE_CSUM, GRE_KEY, GRE_SEQ) if flags & f)
+    return ipv4(gre[hlen:])
+
+
+def gue_inner(payload):
+    """The inner IPv4 packet of a GUE message (UDP payload), or None."""
+    if len(payload) < 4:
+        return None
+    version, control, hlen = payload[0] >> 6, (payload[0] >> 5) & 1, payload[0] & 0x1F
+    if version != 0 or control or payload[1] != IPPROTO_IPIP:
+        return None
+    return ipv4(payload[4 + hlen * 4:])
+
+
+def write_count(path, counts):
+    """`total ipip=N gue=N gre=N`, written to a temporary name and renamed,
+    so readers never see a half-written line."""
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        f.write(f"{n}\n")
+        by_type = " ".join(f"{k}={v}" for k, v in counts.items())
+        f.write(f"{sum(counts.values())} {by_type}\n")
     os.replace(tmp, path)
 
 
@@ -94,7 +146,10 @@ def main():
     ap.add_argument("--tun", default="tun0", help="TUN device to create (default tun0)")
     ap.add_argument("--lifetime", type=float, default=3600.0,
                     help="exit after this many seconds (default 3600)")
-    ap.add_argument("--count-file", help="periodically write the number of packets decapsulated")
+    ap.add_argument("--gue-port", type=int, action="append", default=[],
+                    help="UDP port to accept GUE on (repeatable)")
+    ap.add_argument("--count-file",
+                    help="periodically write the numbers of packets decapsulated")
     args = ap.parse_args()
     if len(args.tun.encode()) > 15:
         ap.error("--tun: interface names are at most 15 bytes")
@@ -118,17 +173,27 @@ def main():
     except OSError:
         pass
 
-    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, IPPROTO_IPIP)
-    raw.setblocking(False)
-    count = 0
-    written = -1
+    # Each socket with the function that finds the inner packet in what it reads.
+    sockets = {}
+    for proto, name, inner_of in ((IPPROTO_IPIP, "ipip", ipip_inner),
+                                  (IPPROTO_GRE, "gre", gre_inner)):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, proto)
+        sockets[sock] = (name, inner_of)
+    for port in args.gue_port:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("0.0.0.0", port))
+        sockets[sock] = ("gue", gue_inner)
+    for sock in sockets:
+        sock.setblocking(False)
+    counts = {"ipip": 0, "gue": 0, "gre": 0}
+    written = None
     deadline = time.monotonic() + args.lifetime
     next_count = 0.0
     if args.count_file:
-        write_count(args.count_file, 0)
-        written = 0
-    print(f"ipip_decap: {args.tun} up, pid {os.getpid()}, lifetime {args.lifetime}s",
-          file=sys.stderr, flush=True)
+        write_count(args.count_file, counts)
+        written = dict(counts)
+    print(f"ipip_decap: {args.tun} up, pid {os.getpid()}, GUE ports {args.gue_port}, "
+          f"lifetime {args.lifetime}s", file=sys.stderr, flush=True)
 
     try:
         while not stop:
@@ -137,7 +202,7 @@ def main():
                 break
             timeout = min(POLL_SECONDS, deadline - now)
             try:
-                readable, _, _ = select.select([raw, tun], [], [], timeout)
+                readable, _, _ = select.select(list(sockets) + [tun], [], [], timeout)
             except InterruptedError:
                 continue
             if tun in readable:
@@ -147,31 +212,35 @@ def main():
                         os.read(tun, 65535)
                     except BlockingIOError:
                         break
-            if raw in readable:
+            for sock in readable:
+                if sock is tun:
+                    continue
+                name, inner_of = sockets[sock]
                 # Bounded burst so signals and the deadline stay responsive.
                 for _ in range(256):
                     try:
-                        datagram = raw.recv(65535)
+                        datagram = sock.recv(65535)
                     except BlockingIOError:
                         break
-                    inner = inner_packet(datagram)
+                    inner = inner_of(datagram)
                     if inner is None:
                         continue
                     try:
                         os.write(tun, inner)
-                        count += 1
+                        counts[name] += 1
                     except OSError as e:
                         print(f"ipip_decap: write to {args.tun}: {e}", file=sys.stderr)
-            if args.count_file and count != written and time.monotonic() >= next_count:
-                write_count(args.count_file, count)
-                written = count
+            if args.count_file and counts != written and time.monotonic() >= next_count:
+                write_count(args.count_file, counts)
+                written = dict(counts)
                 next_count = time.monotonic() + COUNT_EVERY_SECONDS
     finally:
         if args.count_file:
-            write_count(args.count_file, count)
-        raw.close()
+            write_count(args.count_file, counts)
+        for sock in sockets:
+            sock.close()
         os.close(tun)
-    print(f"ipip_decap: exiting, {count} packets decapsulated", file=sys.stderr, flush=True)
+    print(f"ipip_decap: exiting, decapsulated {counts}", file=sys.stderr, flush=True)
     return 0
 
 

@@ -12,7 +12,8 @@
 #   nat      default route via the director (10.99.1.1): replies return through it
 #   fullnat  no route to the clients at all: replies can only go to the local address
 #   dr       VIP 10.99.0.100 on lo, arp_ignore/arp_announce, direct route to clients
-#   tun      as dr, plus the userspace IPIP decapsulator (no ipip module here)
+#   tun      as dr, plus the userspace IPIP/GUE/GRE decapsulator (no ipip, fou or
+#            ip_gre module here); GUE arrives on UDP port 6080
 # Servers answer HTTP on 8080 and 80 (DR and TUN need the virtual port).
 set -euo pipefail
 PREFIX=fvs
@@ -52,7 +53,7 @@ rs_mode() {
         nsx "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
           net.ipv4.conf.eth0.rp_filter=0
         # `ip netns exec` directly (not the nsx function) so $! is the process itself.
-        ip netns exec "$PREFIX-$ns" python3 "$HERE/ipip_decap.py" --tun tun0 --lifetime 3600 \
+        ip netns exec "$PREFIX-$ns" python3 "$HERE/ipip_decap.py" --tun tun0 --gue-port 6080 --lifetime 3600 \
           --count-file "$RUN/$ns.decap" >"$RUN/$ns-decap.log" 2>&1 &
         echo $! > "$RUN/$ns-decap.pid"
       fi ;;

@@ -59,12 +59,14 @@ pub enum Opt {
     Pe,
     SchedFlags,
     TunType,
+    TunPort,
+    TunNocsum,
+    TunCsum,
+    TunRemcsum,
     TunInfo,
     Laddr,
-    /// Daemon and tunnel options ferrovs does not have (with an argument).
+    /// Daemon options ferrovs does not have (with an argument).
     UnsupportedArg,
-    /// Same, without an argument.
-    UnsupportedFlag,
 }
 
 /// Whether an option takes an argument.
@@ -153,10 +155,10 @@ static SPECS: &[Spec] = &[
     spec("sync-maxlen", None, R, Opt::UnsupportedArg),
     spec("tun-info", None, N, Opt::TunInfo),
     spec("tun-type", None, R, Opt::TunType),
-    spec("tun-port", None, R, Opt::UnsupportedArg),
-    spec("tun-nocsum", None, N, Opt::UnsupportedFlag),
-    spec("tun-csum", None, N, Opt::UnsupportedFlag),
-    spec("tun-remcsum", None, N, Opt::UnsupportedFlag),
+    spec("tun-port", None, R, Opt::TunPort),
+    spec("tun-nocsum", None, N, Opt::TunNocsum),
+    spec("tun-csum", None, N, Opt::TunCsum),
+    spec("tun-remcsum", None, N, Opt::TunRemcsum),
     spec("laddr", Some('z'), R, Opt::Laddr),
 ];
 

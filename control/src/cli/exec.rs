@@ -154,6 +154,9 @@ fn dest_opts(p: &Parsed) -> Option<DestOpts> {
         weight: p.weight,
         upper_threshold: p.upper_threshold,
         lower_threshold: p.lower_threshold,
+        tun_type: p.tun_type,
+        tun_port: p.tun_port,
+        tun_flags: p.tun_flags,
     })
 }
 

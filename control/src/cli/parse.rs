@@ -8,7 +8,7 @@ use std::str::FromStr;
 use super::args::{Item, Opt, Reader};
 use super::values::{host, number, sched_flag_bits, sched_flags, service_addr, timeout};
 use super::Exit;
-use crate::config::{Forward, Protocol, SchedFlag, Scheduler};
+use crate::config::{Forward, Protocol, SchedFlag, Scheduler, TunFlags, TunType};
 use crate::ipvsadm_fmt::Format;
 use crate::proto::ServiceKey;
 use crate::rules::DEFAULT_SCHEDULER;
@@ -65,21 +65,21 @@ impl Command {
     /// '+' compulsory, 'x' illegal, '1' exclusive, ' ' optional.
     fn legal(self) -> &'static [u8; NOPT] {
         match self {
-            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx xx",
-            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxx",
-            Command::List => b" 11xxxxxxxx11      xxx",
-            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxx x",
-            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxx",
-            Command::Save => b" xxxxxxxxxxxxxxxxxxxxx",
-            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxx",
-            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxx+",
-            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxx",
-            _ => b"xxxxxxxxxxxxxxxxxxxxxx",
+            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx xxxxxxx",
+            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::List => b" 11xxxxxxxx11      x xxxxxx",
+            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxxx     x",
+            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxx",
+            Command::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxx+",
+            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxx",
+            _ => b"xxxxxxxxxxxxxxxxxxxxxxxxxxx",
         }
     }
 }
 
-const NOPT: usize = 22;
+const NOPT: usize = 27;
 
 /// ipvsadm's option names, by bit.
 const OPTNAMES: [&str; NOPT] = [
@@ -103,7 +103,12 @@ const OPTNAMES: [&str; NOPT] = [
     "nosort",
     "exact",
     "sched-flags",
+    "tun-info",
     "tun-type",
+    "tun-port",
+    "tun-nocsum",
+    "tun-csum",
+    "tun-remcsum",
     "laddr",
 ];
 
@@ -128,8 +133,13 @@ mod bit {
     pub const NOSORT: usize = 17;
     pub const EXACT: usize = 18;
     pub const SCHED_FLAGS: usize = 19;
-    pub const TUN_TYPE: usize = 20;
-    pub const LADDR: usize = 21;
+    pub const TUN_INFO: usize = 20;
+    pub const TUN_TYPE: usize = 21;
+    pub const TUN_PORT: usize = 22;
+    pub const TUN_NOCSUM: usize = 23;
+    pub const TUN_CSUM: usize = 24;
+    pub const TUN_REMCSUM: usize = 25;
+    pub const LADDR: usize = 26;
 }
 
 /// One parsed invocation.
@@ -150,6 +160,9 @@ pub struct Parsed {
     pub weight: Option<u32>,
     pub upper_threshold: Option<u32>,
     pub lower_threshold: Option<u32>,
+    pub tun_type: Option<TunType>,
+    pub tun_port: Option<u16>,
+    pub tun_flags: Option<TunFlags>,
     pub laddr: Option<Ipv4Addr>,
     /// `--set tcp tcpfin udp`
     pub timeouts: (u32, u32, u32),
@@ -234,6 +247,9 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         weight: None,
         upper_threshold: None,
         lower_threshold: None,
+        tun_type: None,
+        tun_port: None,
+        tun_flags: None,
         laddr: None,
         timeouts: (0, 0, 0),
     };
@@ -281,11 +297,18 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
     {
         return Err(fail("Zero port specified for non-persistent service"));
     }
-    if matches!(cmd, Command::AddDest | Command::EditDest)
-        && p.has(bit::TUN_TYPE)
-        && p.forward != Some(Forward::Tun)
-    {
-        return Err(fail("Tunnel options conflict with forward method"));
+    if matches!(cmd, Command::AddDest | Command::EditDest) {
+        let tunnel_options = [
+            bit::TUN_TYPE,
+            bit::TUN_PORT,
+            bit::TUN_NOCSUM,
+            bit::TUN_CSUM,
+            bit::TUN_REMCSUM,
+        ];
+        if tunnel_options.iter().any(|b| p.has(*b)) && p.forward != Some(Forward::Tun) {
+            return Err(fail("Tunnel options conflict with forward method"));
+        }
+        check_tunnel(&p)?;
     }
     if cmd == Command::List {
         let o = |b| p.has(b);
@@ -420,16 +443,31 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
             set(p, bit::SCHED_FLAGS)?;
             *flags_arg = Some(arg);
         }
+        Opt::TunInfo => {
+            set(p, bit::TUN_INFO)?;
+            p.format.tun_info = true;
+        }
         Opt::TunType => {
             set(p, bit::TUN_TYPE)?;
-            if arg != "ipip" {
-                if matches!(arg.as_str(), "gue" | "gre") {
-                    return Err(fail(format!(
-                        "tunnel type `{arg}' is not supported by ferrovs"
-                    )));
-                }
-                return Err(fail("illegal tunnel type specified"));
-            }
+            p.tun_type = Some(
+                arg.parse()
+                    .map_err(|_| fail("illegal tunnel type specified"))?,
+            );
+        }
+        Opt::TunPort => {
+            set(p, bit::TUN_PORT)?;
+            let port =
+                number(&arg, 1, 65535).ok_or_else(|| fail("illegal tunnel port specified"))?;
+            p.tun_port = u16::try_from(port).ok();
+        }
+        Opt::TunNocsum | Opt::TunCsum | Opt::TunRemcsum => {
+            let (b, flags) = match item.opt {
+                Opt::TunNocsum => (bit::TUN_NOCSUM, TunFlags::Nocsum),
+                Opt::TunCsum => (bit::TUN_CSUM, TunFlags::Csum),
+                _ => (bit::TUN_REMCSUM, TunFlags::Remcsum),
+            };
+            set(p, b)?;
+            p.tun_flags = Some(flags);
         }
         Opt::Laddr => {
             set(p, bit::LADDR)?;
@@ -446,16 +484,45 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
     Ok(())
 }
 
+/// ipvsadm's `tunnel_opt_check`: which of `--tun-port`, `--tun-nocsum`,
+/// `--tun-csum`, `--tun-remcsum` each tunnel type takes ('+' compulsory,
+/// 'x' illegal, '1' at most one of them).
+fn check_tunnel(p: &Parsed) -> Result<(), Exit> {
+    let kind = p.tun_type.unwrap_or_default();
+    let row: &[u8; 4] = match kind {
+        TunType::Ipip => b"xxxx",
+        TunType::Gue => b"+111",
+        TunType::Gre => b"x11x",
+    };
+    let bits = [
+        bit::TUN_PORT,
+        bit::TUN_NOCSUM,
+        bit::TUN_CSUM,
+        bit::TUN_REMCSUM,
+    ];
+    check_table(p, row, &bits, &format!("'{kind}' tunnel type"))
+}
+
 /// ipvsadm's `generic_opt_check`.
 fn check_options(p: &Parsed) -> Result<(), Exit> {
-    let row = p.cmd.legal();
-    let cmd = p.cmd.name();
+    let bits: Vec<usize> = (0..NOPT).collect();
+    check_table(
+        p,
+        p.cmd.legal(),
+        &bits,
+        &format!("'{}' command", p.cmd.name()),
+    )
+}
+
+/// One row of an ipvsadm table of legal options: `row[k]` says whether
+/// option `bits[k]` may be given to `what` ("'add-server' command").
+fn check_table(p: &Parsed, row: &[u8], bits: &[usize], what: &str) -> Result<(), Exit> {
     let mut last: Option<usize> = None;
-    for (j, legal) in row.iter().enumerate() {
+    for (legal, &j) in row.iter().zip(bits) {
         if !p.has(j) {
             if *legal == b'+' {
                 return Err(fail(format!(
-                    "You need to supply the '{}' option for the '{cmd}' command",
+                    "You need to supply the '{}' option for the {what}",
                     OPTNAMES[j]
                 )));
             }
@@ -464,14 +531,14 @@ fn check_options(p: &Parsed) -> Result<(), Exit> {
         match legal {
             b'x' => {
                 return Err(fail(format!(
-                    "Illegal '{}' option with the '{cmd}' command",
+                    "Illegal '{}' option with the {what}",
                     OPTNAMES[j]
                 )))
             }
             b'1' => {
                 if let Some(l) = last {
                     return Err(fail(format!(
-                        "The option '{}' conflicts with the '{}' option in the '{cmd}' command",
+                        "The option '{}' conflicts with the '{}' option in the {what}",
                         OPTNAMES[j], OPTNAMES[l]
                     )));
                 }

@@ -68,6 +68,12 @@ Options:
   --gatewaying   -g                   gatewaying (direct routing) (default)
   --ipip         -i                   ipip encapsulation (tunneling)
   --masquerading -m                   masquerading (NAT)
+  --tun-type      type                one of ipip|gue|gre,
+                                      the default tunnel type is ipip.
+  --tun-port      port                tunnel destination port
+  --tun-nocsum                        tunnel encapsulation without checksum
+  --tun-csum                          tunnel encapsulation with checksum
+  --tun-remcsum                       tunnel encapsulation with remote checksum
   --fullnat      -j                   full NAT (source rewritten to a local address)
   --laddr        -z local-address     FullNAT local address (with -P, -Q)
   --weight       -w weight            capacity of real server
@@ -80,6 +86,7 @@ Options:
   --exact                             expand numbers (display exact values)
   --thresholds                        output of thresholds information
   --persistent-conn                   output of persistent connection info
+  --tun-info                          output of tunnel information
   --nosort                            disable sorting output of service/server entries
   --sort                              does nothing, for backwards compatibility
   --numeric      -n                   numeric output of addresses and ports

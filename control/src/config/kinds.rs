@@ -140,6 +140,35 @@ impl Forward {
 }
 
 keyword_enum! {
+    /// How a TUN real's packets are encapsulated (ipvsadm --tun-type).
+    #[derive(Default)]
+    TunType, "tunnel type" {
+        /// IPv4 in IPv4 (protocol 4).
+        #[default]
+        Ipip => "ipip",
+        /// Generic UDP Encapsulation to the real's `tun_port`.
+        Gue => "gue",
+        /// GRE (protocol 47).
+        Gre => "gre",
+    }
+}
+
+keyword_enum! {
+    /// The checksum of a GUE or GRE tunnel (ipvsadm --tun-nocsum,
+    /// --tun-csum, --tun-remcsum).
+    #[derive(Default)]
+    TunFlags, "tunnel checksum" {
+        /// No checksum (UDP checksum 0, GRE without the C bit).
+        #[default]
+        Nocsum => "nocsum",
+        /// UDP checksum filled, or GRE checksum present.
+        Csum => "csum",
+        /// GUE remote checksum offload.
+        Remcsum => "remcsum",
+    }
+}
+
+keyword_enum! {
     /// Whether a port steers FullNAT replies to their owner's queue with
     /// rte_flow rules (instead of the inter-core redirect rings).
     #[derive(Default)]

@@ -10,6 +10,7 @@ mod error;
 mod kinds;
 mod model;
 mod net;
+mod tunnel;
 mod validate;
 
 #[cfg(test)]
@@ -18,12 +19,16 @@ mod tests;
 use std::path::Path;
 
 pub use error::{ConfigError, ROOT_PATH};
-pub use kinds::{FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts};
+pub use kinds::{
+    FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, TunFlags,
+    TunType,
+};
 pub use model::{
     Config, ControlConfig, MetricsConfig, Neighbor, Persistence, Port, Real, Route, Service,
     Timeouts, Workers, BURST_MAX, MTU_MAX, MTU_MIN, WEIGHT_MAX,
 };
 pub use net::{mask_to_prefix_len, prefix_len_to_mask, Ipv4Net, MacAddr};
+pub use tunnel::Tunnel;
 
 impl Config {
     /// Parses a YAML document and validates it.

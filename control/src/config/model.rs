@@ -11,7 +11,8 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::kinds::{
-    FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts,
+    FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, TunFlags,
+    TunType,
 };
 use super::net::{Ipv4Net, MacAddr};
 
@@ -135,6 +136,20 @@ pub struct Service {
     /// Default forwarding method of the reals. Default nat.
     #[serde(default)]
     pub forward: Forward,
+    /// With `forward: tun`, the default tunnel of its tun reals (each
+    /// field inherited separately, as `forward` is). Default ipip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tun_type: Option<TunType>,
+    /// GUE destination port, 1..=65535 (gue only).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_tun_port"
+    )]
+    pub tun_port: Option<u16>,
+    /// nocsum | csum (gue, gre) | remcsum (gue only). Default nocsum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tun_flags: Option<TunFlags>,
     /// FullNAT source-address pool.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub local_addresses: Vec<Ipv4Addr>,
@@ -182,6 +197,23 @@ pub struct Real {
     /// Default: the service's `forward`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward: Option<Forward>,
+    /// Tunnel of a tun real (ipvsadm --tun-type). Default: the service's
+    /// `tun_type`, else ipip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tun_type: Option<TunType>,
+    /// GUE destination port (ipvsadm --tun-port), 1..=65535; required
+    /// for gue (here or on the service), refused for ipip and gre.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_tun_port"
+    )]
+    pub tun_port: Option<u16>,
+    /// Tunnel checksum (ipvsadm --tun-nocsum/--tun-csum/--tun-remcsum):
+    /// nocsum or csum for gue and gre, remcsum for gue only, none for
+    /// ipip. Default: the service's `tun_flags`, else nocsum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tun_flags: Option<TunFlags>,
     /// Connection thresholds (ipvsadm -x / -y); 0 = unset.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub upper_threshold: u32,
@@ -399,6 +431,11 @@ fn de_int_in_range<'de, D: Deserializer<'de>>(d: D, min: i64, max: i64) -> Resul
 fn de_weight<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     let v = de_int_in_range(d, 0, i64::from(WEIGHT_MAX))?;
     u32::try_from(v).map_err(de::Error::custom)
+}
+
+fn de_tun_port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
+    let v = de_int_in_range(d, 1, i64::from(u16::MAX))?;
+    u16::try_from(v).map(Some).map_err(de::Error::custom)
 }
 
 fn de_mtu<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {

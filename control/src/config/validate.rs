@@ -11,6 +11,7 @@ use super::model::{
     MTU_MAX, MTU_MIN, WEIGHT_MAX,
 };
 use super::net::{mask_to_prefix_len, MacAddr};
+use super::tunnel;
 
 type Result<T = ()> = std::result::Result<T, ConfigError>;
 
@@ -312,9 +313,11 @@ fn service(i: usize, s: &Service) -> Result {
         |k| format!("services[{i}].local_addresses[{k}]"),
         |k| format!("services[{i}].local_addresses[{k}]"),
     )?;
+    tunnel::service(i, s)?;
     let mut seen: HashMap<(Ipv4Addr, u16), usize> = HashMap::new();
     for (j, r) in s.reals.iter().enumerate() {
         real(i, j, s, r)?;
+        tunnel::real(i, j, s, r)?;
         let key = (r.address, s.real_port(r));
         if let Some(k) = seen.insert(key, j) {
             return err(

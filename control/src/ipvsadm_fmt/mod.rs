@@ -1,6 +1,6 @@
 //! ipvsadm 1.31's output formats, byte for byte: `-L` (with `-n`,
 //! `--stats`, `--rate`, `--exact`, `--thresholds`, `--persistent-conn`,
-//! `--nosort`), `-L -c`, `-L --timeout` and the `-S` rule dump.
+//! `--tun-info`, `--nosort`), `-L -c`, `-L --timeout` and the `-S` rule dump.
 //!
 //! A multi-port YAML service is shown as one IPVS service per virtual port
 //! (each line carries the counters of the whole YAML service). Sorting is
@@ -17,7 +17,7 @@ mod tests;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use crate::config::{Forward, Protocol, SchedFlag, Scheduler, Timeouts};
+use crate::config::{Forward, Protocol, SchedFlag, Scheduler, Timeouts, TunFlags, TunType, Tunnel};
 use crate::proto::{
     ConnEntry, ConnKind, DestEntry, LocalAddrEntry, ServiceEntry, ServiceKey, ServiceList, Stats,
 };
@@ -35,6 +35,8 @@ pub struct Format {
     pub persistent_conn: bool,
     pub nosort: bool,
     pub exact: bool,
+    /// `--tun-info`: a TunnelInfo column.
+    pub tun_info: bool,
     /// `-S`: rules instead of a table.
     pub rule: bool,
 }
@@ -208,6 +210,8 @@ pub fn title(fmt: &Format) -> String {
             "{:<33} {:<9} {:<11} {:<10} {:<10}\n  -> RemoteAddress:Port\n",
             "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn"
         )
+    } else if fmt.tun_info {
+        "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n".to_string()
     } else if fmt.rule {
         String::new()
     } else {
@@ -297,7 +301,7 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
                 d.weight
             );
             if d.forward == Forward::Tun {
-                out.push_str(" --tun-type ipip");
+                tunnel_rule(out, &d.tunnel.unwrap_or_default());
             }
             out.push('\n');
             continue;
@@ -330,15 +334,50 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
                 d.weight, d.persistent, d.active, d.inactive
             );
         } else {
+            // `--tun-info` adds the TunnelInfo column after Forward.
+            let info = match (fmt.tun_info, d.forward) {
+                (false, _) => String::new(),
+                (true, Forward::Tun) => {
+                    format!("{:<13} ", tunnel_info(&d.tunnel.unwrap_or_default()))
+                }
+                (true, _) => format!("{:<13} ", "n/a"),
+            };
             let _ = writeln!(
                 out,
-                "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}",
+                "  -> {dname:<28} {:<7} {info}{:<6} {:<10} {:<10}",
                 d.forward.ipvsadm_name(),
                 d.weight,
                 d.active,
                 d.inactive
             );
         }
+    }
+}
+
+/// The `-S` options of a tun real: `--tun-type`, then `--tun-port` (gue)
+/// and the checksum option (gue, gre).
+fn tunnel_rule(out: &mut String, t: &Tunnel) {
+    let _ = write!(out, " --tun-type {}", t.kind);
+    if t.kind == TunType::Gue {
+        let _ = write!(out, " --tun-port {}", t.port);
+    }
+    if t.kind != TunType::Ipip {
+        let _ = write!(out, " --tun-{}", t.flags);
+    }
+}
+
+/// The TunnelInfo column: `ipip`, `gue:PORT:FLAGS`, `gre:FLAGS`, with
+/// FLAGS `-c` (nocsum), `+c` (csum) or `r+c` (remcsum).
+fn tunnel_info(t: &Tunnel) -> String {
+    let flags = match t.flags {
+        TunFlags::Nocsum => "-c",
+        TunFlags::Csum => "+c",
+        TunFlags::Remcsum => "r+c",
+    };
+    match t.kind {
+        TunType::Ipip => "ipip".to_string(),
+        TunType::Gue => format!("gue:{}:{flags}", t.port),
+        TunType::Gre => format!("gre:{flags}"),
     }
 }
 

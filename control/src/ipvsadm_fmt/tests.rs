@@ -16,6 +16,7 @@ fn dest(addr: &str, port: u16, fwd: Forward, weight: u32, act: u64, inact: u64) 
         port: Some(port),
         forward: fwd,
         weight,
+        tunnel: None,
         upper_threshold: 0,
         lower_threshold: 0,
         active: act,

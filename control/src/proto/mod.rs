@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Forward, Protocol, SchedFlag, Scheduler, Timeouts};
+use crate::config::{Config, Forward, Protocol, SchedFlag, Scheduler, Timeouts, TunFlags, TunType};
 
 pub use error::{ControlError, ErrorKind};
 pub use frame::{read_frame, read_message, write_frame, write_message, FrameError, MAX_FRAME};
@@ -100,7 +100,7 @@ impl ServiceOpts {
 
 /// The options of `-a` / `-e` / `-d`. Omitted options take ipvsadm's
 /// defaults: port = the virtual port, forward = gatewaying (dr),
-/// weight 1, thresholds 0.
+/// weight 1, thresholds 0, tunnel ipip without a port or checksum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DestOpts {
     pub service: ServiceKey,
@@ -110,6 +110,13 @@ pub struct DestOpts {
     pub weight: Option<u32>,
     pub upper_threshold: Option<u32>,
     pub lower_threshold: Option<u32>,
+    /// `--tun-type`, `--tun-port`, `--tun-nocsum|--tun-csum|--tun-remcsum`.
+    #[serde(default)]
+    pub tun_type: Option<TunType>,
+    #[serde(default)]
+    pub tun_port: Option<u16>,
+    #[serde(default)]
+    pub tun_flags: Option<TunFlags>,
 }
 
 impl DestOpts {
@@ -122,6 +129,9 @@ impl DestOpts {
             weight: None,
             upper_threshold: None,
             lower_threshold: None,
+            tun_type: None,
+            tun_port: None,
+            tun_flags: None,
         }
     }
 }

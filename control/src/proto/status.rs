@@ -5,7 +5,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Forward, Persistence, PortRange, Protocol, SchedFlag, Scheduler};
+use crate::config::{
+    Config, Forward, Persistence, PortRange, Protocol, SchedFlag, Scheduler, Tunnel,
+};
 
 /// Traffic counters and rates of a service or a real (ipvsadm `--stats`
 /// and `--rate` columns).
@@ -131,6 +133,9 @@ pub struct DestEntry {
     /// "the packet's port" (listed as the virtual port).
     pub port: Option<u16>,
     pub forward: Forward,
+    /// The tunnel of a tun real (`--tun-info`, `-S`).
+    #[serde(default)]
+    pub tunnel: Option<Tunnel>,
     pub weight: u32,
     pub upper_threshold: u32,
     pub lower_threshold: u32,
@@ -199,6 +204,7 @@ impl ServiceList {
                                 .port
                                 .filter(|_| !matches!(forward, Forward::Dr | Forward::Tun)),
                             forward,
+                            tunnel: s.tunnel_of(r),
                             weight: r.weight,
                             upper_threshold: r.upper_threshold,
                             lower_threshold: r.lower_threshold,

@@ -15,7 +15,7 @@ mod tests;
 
 use std::net::Ipv4Addr;
 
-use crate::config::{Config, Forward, Persistence, Real, Scheduler, Service};
+use crate::config::{Config, Forward, Persistence, Real, Scheduler, Service, TunType};
 use crate::proto::{
     ControlError, DestOpts, ErrorKind, PersistOpts, RequestBody, ServiceKey, ServiceOpts,
 };
@@ -115,6 +115,9 @@ pub fn add_service(cfg: &Config, o: &ServiceOpts) -> Result<Config> {
         flags: o.flags.clone(),
         persistence: persistence(&o.persistence),
         forward: Forward::default(),
+        tun_type: None,
+        tun_port: None,
+        tun_flags: None,
         local_addresses: Vec::new(),
         toa: true,
         reals: Vec::new(),
@@ -194,13 +197,37 @@ fn real_of(s: &Service, o: &DestOpts) -> Real {
         Forward::Dr | Forward::Tun => None,
         Forward::Nat | Forward::FullNat => (port != o.service.port).then_some(port),
     };
-    Real {
+    let mut real = Real {
         address: o.addr,
         port,
         weight: o.weight.unwrap_or(DEFAULT_WEIGHT),
         forward: (forward != s.forward).then_some(forward),
+        tun_type: None,
+        tun_port: None,
+        tun_flags: None,
         upper_threshold: o.upper_threshold.unwrap_or(0),
         lower_threshold: o.lower_threshold.unwrap_or(0),
+    };
+    if forward == Forward::Tun {
+        set_tunnel(s, &mut real, o);
+    }
+    real
+}
+
+/// Gives a tun real the tunnel a request names, writing only what it does
+/// not inherit from its service (as `forward` is written).
+fn set_tunnel(s: &Service, real: &mut Real, o: &DestOpts) {
+    let kind = o.tun_type.unwrap_or_default();
+    if s.tun_type.unwrap_or_default() != kind {
+        real.tun_type = Some(kind);
+    }
+    let inherited = s.tunnel_of(real).unwrap_or_default();
+    if kind == TunType::Gue && o.tun_port != Some(inherited.port) {
+        real.tun_port = o.tun_port;
+    }
+    let flags = o.tun_flags.unwrap_or_default();
+    if kind != TunType::Ipip && flags != inherited.flags {
+        real.tun_flags = Some(flags);
     }
 }
 

@@ -1,22 +1,25 @@
-//! TUN mode: IPv4-in-IPv4 encapsulation (RFC 2003), as IPVS's
-//! `ip_vs_tunnel_xmit` does it. The client's packet travels unchanged
-//! inside an outer header from the director to the RS, which
-//! decapsulates it and answers the client directly.
+//! TUN mode: the client's packet travels unchanged inside an outer IPv4
+//! header from the director to the RS, which decapsulates it and answers
+//! the client directly, as IPVS's `ip_vs_tunnel_xmit` does it. Between
+//! the two headers goes nothing (IPIP, RFC 2003, protocol 4), UDP + GUE
+//! (protocol 17, see [`super::gue`]) or GRE (protocol 47, see
+//! [`super::gre`]), per the real's [`Encap`].
 //!
-//! Outer header choices (following IPVS): TOS/DSCP+ECN copied from the
-//! inner header, DF copied from the inner header (so path MTU discovery
-//! still reaches the client), TTL 64, protocol 4, and an identification
-//! derived from the inner header (see `outer_ident`).
+//! Outer header choices: TOS/DSCP+ECN copied from the inner header, DF
+//! copied from the inner header (so path MTU discovery still reaches the
+//! client), TTL 64, and an identification derived from the inner header
+//! (see `outer_ident`).
 
 use std::net::Ipv4Addr;
 
-use super::ETH_LEN;
+use super::{gre, gue, ETH_LEN};
 use crate::frame::Frame;
+use crate::snapshot::Encap;
 use crate::wire::{IpProtocol, Ipv4Packet, TcpPacket, WireError};
 
 /// IP protocol number of IPv4-in-IPv4.
 pub const IPPROTO_IPIP: u8 = 4;
-/// Size of the outer header we add (no options).
+/// Size of the outer IPv4 header (no options).
 pub const OUTER_LEN: usize = 20;
 /// TTL of the outer header (Linux's default `ip_default_ttl`).
 pub const OUTER_TTL: u8 = 64;
@@ -26,8 +29,8 @@ pub const OUTER_TTL: u8 = 64;
 pub enum EncapError {
     #[error("malformed packet: {0}")]
     Malformed(#[from] WireError),
-    /// Inner packet + 20 exceeds the MTU. `mtu` is the largest inner
-    /// packet that fits (MTU - 20). With `df: true` the caller answers
+    /// Inner packet + [`overhead`] exceeds the MTU. `mtu` is the largest
+    /// inner packet that fits (MTU - overhead). With `df: true` the caller answers
     /// with ICMP "fragmentation needed" carrying `mtu` (see
     /// [`super::icmp_gen::build_frag_needed`]). With `df: false` IPVS
     /// would fragment the inner packet before encapsulating; this data
@@ -51,67 +54,99 @@ fn outer_ident(inner_ident: u16, inner_src: Ipv4Addr) -> u16 {
     inner_ident ^ (s >> 16) as u16 ^ s as u16
 }
 
+/// Bytes the tunnel adds in front of the inner packet: the outer IPv4
+/// header and the UDP + GUE or GRE header (what IPVS subtracts from the
+/// route's MTU in `__ip_vs_get_out_rt`).
+pub fn overhead(encap: Encap) -> usize {
+    OUTER_LEN
+        + match encap {
+            Encap::Ipip => 0,
+            Encap::Gue { .. } => gue::LEN,
+            Encap::Gre { csum } => gre::len(csum),
+        }
+}
+
+fn outer_protocol(encap: Encap) -> u8 {
+    match encap {
+        Encap::Ipip => IPPROTO_IPIP,
+        Encap::Gue { .. } => 17,
+        Encap::Gre { .. } => gre::IPPROTO_GRE,
+    }
+}
+
 /// Encapsulates the IPv4 packet of `frame` (Ethernet + IPv4) in an outer
-/// IPv4 header from `outer_src` to `outer_dst`, inserted between the
-/// Ethernet header and the inner packet. `mtu` is the IP MTU of the
-/// link toward the RS. The Ethernet addresses are left for the caller
-/// (neighbour lookup of the RS); Ethernet padding is dropped.
+/// IPv4 header from `outer_src` to `outer_dst` (plus the UDP + GUE or GRE
+/// header of `encap`), inserted between the Ethernet header and the inner
+/// packet. `mtu` is the IP MTU of the link toward the RS. The Ethernet
+/// addresses are left for the caller (neighbour lookup of the RS);
+/// Ethernet padding is dropped.
 pub fn encapsulate<F: Frame>(
     frame: &mut F,
     outer_src: Ipv4Addr,
     outer_dst: Ipv4Addr,
     mtu: u16,
+    encap: Encap,
 ) -> Result<(), EncapError> {
     let ipbuf = frame.data().get(ETH_LEN..).ok_or(WireError::Truncated)?;
     // Fragments are fine here: TUN does not look at L4.
     let inner = Ipv4Packet::new_checked(ipbuf)?;
     let tl = usize::from(inner.total_len());
     let df = inner.dont_frag();
-    if tl + OUTER_LEN > usize::from(mtu) {
+    let extra = overhead(encap);
+    if tl + extra > usize::from(mtu) {
         return Err(EncapError::TooBig {
-            mtu: mtu.saturating_sub(OUTER_LEN as u16),
+            mtu: mtu.saturating_sub(extra as u16),
             df,
         });
     }
-    // Read everything the outer header copies before the buffer moves.
+    // Read everything the outer headers copy before the buffer moves.
     let tos = ipbuf[1];
     let ident = outer_ident(inner.ident(), inner.src_addr());
+    let sport = match encap {
+        Encap::Gue { .. } => gue::flow_src_port(&ipbuf[..tl]),
+        _ => 0,
+    };
 
-    if !frame.prepend(OUTER_LEN) {
+    if !frame.prepend(extra) {
         return Err(EncapError::NoHeadroom);
     }
     // Drop Ethernet padding so the frame ends where the packet ends.
     // Shrinking cannot fail; the length was checked above.
-    let _ = frame.set_len(OUTER_LEN + ETH_LEN + tl);
+    let _ = frame.set_len(extra + ETH_LEN + tl);
     let buf = frame.data_mut();
-    // The Ethernet header moves to the new front; the outer IPv4 header
-    // goes into the 20 bytes it leaves behind.
-    buf.copy_within(OUTER_LEN..OUTER_LEN + ETH_LEN, 0);
-    let outer = &mut buf[ETH_LEN..ETH_LEN + OUTER_LEN];
+    // The Ethernet header moves to the new front; the outer headers go
+    // into the bytes it leaves behind.
+    buf.copy_within(extra..extra + ETH_LEN, 0);
+    let (outer, seg) = buf[ETH_LEN..].split_at_mut(OUTER_LEN);
     outer.fill(0);
     outer[0] = 0x45;
     outer[1] = tos;
     let mut ip = Ipv4Packet::new_unchecked(outer);
-    // tl + 20 <= mtu <= u16::MAX, so this cannot truncate.
-    ip.set_total_len((tl + OUTER_LEN) as u16);
+    // tl + extra <= mtu <= u16::MAX, so this cannot truncate.
+    ip.set_total_len((tl + extra) as u16);
     ip.set_ident(ident);
     ip.set_dont_frag(df);
     ip.set_ttl(OUTER_TTL);
-    ip.set_protocol(IpProtocol(IPPROTO_IPIP));
+    ip.set_protocol(IpProtocol(outer_protocol(encap)));
     ip.set_src_addr(outer_src);
     ip.set_dst_addr(outer_dst);
     ip.fill_checksum();
+    match encap {
+        Encap::Ipip => {}
+        Encap::Gue { port, csum } => gue::write(seg, (outer_src, outer_dst), (sport, port), csum),
+        Encap::Gre { csum } => gre::write(seg, csum),
+    }
     Ok(())
 }
 
 /// Largest MSS a SYN may announce so that a full segment (inner IPv4 20 +
-/// TCP 20 + data) still fits the MTU inside the tunnel's outer header.
-pub fn tunnel_mss(mtu: u16) -> u16 {
-    mtu.saturating_sub(OUTER_LEN as u16 + 20 + 20)
+/// TCP 20 + data) still fits the MTU inside the tunnel's headers.
+pub fn tunnel_mss(mtu: u16, encap: Encap) -> u16 {
+    mtu.saturating_sub(overhead(encap) as u16 + 20 + 20)
 }
 
 /// Lowers the MSS option of a TCP SYN (or SYN-ACK) in `frame` (Ethernet +
-/// IPv4, not yet encapsulated) to [`tunnel_mss`]`(mtu)` when it is
+/// IPv4, not yet encapsulated) to [`tunnel_mss`]`(mtu, encap)` when it is
 /// larger; the checksum is patched incrementally. Returns true when the
 /// segment changed; non-TCP packets, fragments and segments without SYN
 /// or MSS are left alone.
@@ -124,7 +159,11 @@ pub fn tunnel_mss(mtu: u16) -> u16 {
 /// setup the RS must advertise the smaller MSS itself (e.g. `ip route
 /// ... advmss`), and oversized DF packets are answered with ICMP
 /// "fragmentation needed" (`EncapError::TooBig`).
-pub fn clamp_syn_mss_for_tunnel<F: Frame>(frame: &mut F, mtu: u16) -> Result<bool, EncapError> {
+pub fn clamp_syn_mss_for_tunnel<F: Frame>(
+    frame: &mut F,
+    mtu: u16,
+    encap: Encap,
+) -> Result<bool, EncapError> {
     let ipbuf = frame
         .data_mut()
         .get_mut(ETH_LEN..)
@@ -138,7 +177,7 @@ pub fn clamp_syn_mss_for_tunnel<F: Frame>(frame: &mut F, mtu: u16) -> Result<boo
     if !tcp.syn() {
         return Ok(false);
     }
-    Ok(tcp.clamp_mss(tunnel_mss(mtu)))
+    Ok(tcp.clamp_mss(tunnel_mss(mtu, encap)))
 }
 
 #[cfg(test)]

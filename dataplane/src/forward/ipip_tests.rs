@@ -1,14 +1,28 @@
 use super::*;
 use crate::forward::testutil::{check_ipv4, tcp_frame, udp_frame, CLIENT, SYN_OPTS};
 use crate::frame::{VecFrame, HEADROOM};
+use crate::snapshot::Encap;
 use proptest::prelude::*;
 
 const DIP: Ipv4Addr = Ipv4Addr::new(10, 20, 0, 1);
 const RIP: Ipv4Addr = Ipv4Addr::new(10, 20, 0, 2);
+const ENCAPS: [Encap; 5] = [
+    Encap::Ipip,
+    Encap::Gue {
+        port: 6080,
+        csum: false,
+    },
+    Encap::Gue {
+        port: 6080,
+        csum: true,
+    },
+    Encap::Gre { csum: false },
+    Encap::Gre { csum: true },
+];
 
 fn encap_ok(orig: &[u8], mtu: u16) -> Vec<u8> {
     let mut f = VecFrame::from_bytes(orig);
-    encapsulate(&mut f, DIP, RIP, mtu).unwrap();
+    encapsulate(&mut f, DIP, RIP, mtu, Encap::Ipip).unwrap();
     f.data().to_vec()
 }
 
@@ -51,7 +65,7 @@ fn df_is_copied_and_too_big_reports_it() {
     let orig = tcp_frame(false, true, &[], &[3; 1000]);
     let tl = (orig.len() - 14) as u16;
     let mut f = VecFrame::from_bytes(&orig);
-    let e = encapsulate(&mut f, DIP, RIP, tl + 19);
+    let e = encapsulate(&mut f, DIP, RIP, tl + 19, Encap::Ipip);
     assert_eq!(
         e,
         Err(EncapError::TooBig {
@@ -66,7 +80,7 @@ fn df_is_copied_and_too_big_reports_it() {
     let (outer, _) = check_ipv4(&encap_ok(&orig, 1500)[14..]);
     assert!(!outer.dont_fragment);
     let mut f = VecFrame::from_bytes(&orig);
-    let e = encapsulate(&mut f, DIP, RIP, tl + 19);
+    let e = encapsulate(&mut f, DIP, RIP, tl + 19, Encap::Ipip);
     assert_eq!(
         e,
         Err(EncapError::TooBig {
@@ -76,7 +90,7 @@ fn df_is_copied_and_too_big_reports_it() {
     );
     assert_eq!(f.data(), &orig[..]);
     // A tiny MTU saturates instead of wrapping.
-    let e = encapsulate(&mut f, DIP, RIP, 10);
+    let e = encapsulate(&mut f, DIP, RIP, 10, Encap::Ipip);
     assert_eq!(e, Err(EncapError::TooBig { mtu: 0, df: false }));
 }
 
@@ -91,7 +105,7 @@ fn no_headroom() {
     let mut probe = g.clone();
     assert!(probe.prepend(19) && !probe.prepend(1));
     assert_eq!(
-        encapsulate(&mut g, DIP, RIP, 1500),
+        encapsulate(&mut g, DIP, RIP, 1500, Encap::Ipip),
         Err(EncapError::NoHeadroom)
     );
     assert_eq!(g.data(), &orig[..]);
@@ -107,7 +121,7 @@ fn padding_dropped_and_malformed_rejected() {
     for n in [0, 13, 14, 33] {
         let mut f = VecFrame::from_bytes(&orig[..n]);
         assert_eq!(
-            encapsulate(&mut f, DIP, RIP, 1500),
+            encapsulate(&mut f, DIP, RIP, 1500, Encap::Ipip),
             Err(EncapError::Malformed(WireError::Truncated))
         );
     }
@@ -123,10 +137,25 @@ fn ident_separates_clients() {
 
 #[test]
 fn syn_mss_clamped_for_tunnel() {
-    assert_eq!(tunnel_mss(1500), 1440);
-    assert_eq!(tunnel_mss(50), 0);
+    assert_eq!(tunnel_mss(1500, Encap::Ipip), 1440);
+    assert_eq!(tunnel_mss(50, Encap::Ipip), 0);
+    // The headers IPVS subtracts from the MTU: UDP 8 + GUE 4, GRE 4 (+ 4 with checksum).
+    let gue = Encap::Gue {
+        port: 1,
+        csum: true,
+    };
+    assert_eq!(tunnel_mss(1500, gue), 1428);
+    assert_eq!(tunnel_mss(1500, Encap::Gre { csum: false }), 1436);
+    assert_eq!(tunnel_mss(1500, Encap::Gre { csum: true }), 1432);
     let mut f = VecFrame::from_bytes(&tcp_frame(true, false, &SYN_OPTS, b""));
-    assert_eq!(clamp_syn_mss_for_tunnel(&mut f, 1500), Ok(true));
+    assert_eq!(clamp_syn_mss_for_tunnel(&mut f, 1500, gue), Ok(true));
+    let (_, l4) = check_ipv4(&f.data()[14..]);
+    assert_eq!(TcpPacket::new_checked(l4).unwrap().mss(), Some(1428));
+    let mut f = VecFrame::from_bytes(&tcp_frame(true, false, &SYN_OPTS, b""));
+    assert_eq!(
+        clamp_syn_mss_for_tunnel(&mut f, 1500, Encap::Ipip),
+        Ok(true)
+    );
     let (_, l4) = check_ipv4(&f.data()[14..]);
     assert_eq!(TcpPacket::new_checked(l4).unwrap().mss(), Some(1440));
     // Already small enough, no SYN, no MSS, not TCP: unchanged.
@@ -137,11 +166,14 @@ fn syn_mss_clamped_for_tunnel() {
         (udp_frame(b"x"), 1500),
     ] {
         let mut f = VecFrame::from_bytes(&frame);
-        assert_eq!(clamp_syn_mss_for_tunnel(&mut f, mtu), Ok(false));
+        assert_eq!(
+            clamp_syn_mss_for_tunnel(&mut f, mtu, Encap::Ipip),
+            Ok(false)
+        );
         assert_eq!(f.data(), &frame[..]);
     }
     let mut f = VecFrame::from_bytes(&[0u8; 20]);
-    assert!(clamp_syn_mss_for_tunnel(&mut f, 1500).is_err());
+    assert!(clamp_syn_mss_for_tunnel(&mut f, 1500, Encap::Ipip).is_err());
 }
 
 proptest! {
@@ -157,7 +189,7 @@ proptest! {
             orig = without_df(orig);
         }
         let mut f = VecFrame::from_bytes(&orig);
-        encapsulate(&mut f, Ipv4Addr::from(src), Ipv4Addr::from(dst), 1500).unwrap();
+        encapsulate(&mut f, Ipv4Addr::from(src), Ipv4Addr::from(dst), 1500, Encap::Ipip).unwrap();
         let (outer, inner) = check_ipv4(&f.data()[14..]);
         prop_assert_eq!(inner, &orig[14..]);
         prop_assert_eq!(outer.dont_fragment, df);
@@ -169,8 +201,10 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..100),
         mtu in any::<u16>(),
     ) {
-        let mut f = VecFrame::from_bytes(&bytes);
-        let _ = clamp_syn_mss_for_tunnel(&mut f, mtu);
-        let _ = encapsulate(&mut f, DIP, RIP, mtu);
+        for encap in ENCAPS {
+            let mut f = VecFrame::from_bytes(&bytes);
+            let _ = clamp_syn_mss_for_tunnel(&mut f, mtu, encap);
+            let _ = encapsulate(&mut f, DIP, RIP, mtu, encap);
+        }
     }
 }

@@ -10,10 +10,14 @@
 //!
 //! - [`toa`]: TCP Option Address (kind 254) carrying the client address
 //!   to the RS in FullNAT mode, as DPVS and the TOA kernel module do.
-//! - [`ipip`]: TUN mode, IPv4-in-IPv4 encapsulation (RFC 2003).
+//! - [`ipip`]: TUN mode, the outer IPv4 header (IPIP, RFC 2003) and the
+//!   choice of tunnel; [`gue`] and [`gre`] write the UDP + GUE and GRE
+//!   headers that go between it and the client's packet.
 //! - [`icmp_gen`]: ICMP "fragmentation needed" (RFC 1191) for packets
 //!   that no longer fit once TOA or the tunnel header is added.
 
+pub mod gre;
+pub mod gue;
 pub mod icmp_gen;
 pub mod ipip;
 pub mod toa;
@@ -22,7 +26,7 @@ pub mod toa;
 mod testutil;
 
 pub use icmp_gen::{build_frag_needed, IcmpGenError};
-pub use ipip::{clamp_syn_mss_for_tunnel, encapsulate, EncapError};
+pub use ipip::{clamp_syn_mss_for_tunnel, encapsulate, overhead, EncapError};
 pub use toa::{adjust_synack_mss_for_toa, insert_toa, ToaError, TOA_KIND, TOA_LEN};
 
 /// Length of the Ethernet II header every frame here starts with.

@@ -1,6 +1,6 @@
 //! Transmission along a tracked connection, per forwarding method (IPVS's
 //! ip_vs_xmit): NAT rewrites the VIP side, FullNAT both sides (plus TOA), DR
-//! only the MAC (done by `emit`), TUN wraps the packet in IPIP.
+//! only the MAC (done by `emit`), TUN wraps the packet in IPIP, GUE or GRE.
 use std::net::Ipv4Addr;
 
 use conntrack::{ConnId, Dir, Millis, Proto, TcpFlags, Tuple};
@@ -12,7 +12,7 @@ use crate::forward::icmp_gen::build_frag_needed;
 use crate::forward::ipip::{clamp_syn_mss_for_tunnel, encapsulate, EncapError};
 use crate::forward::toa::{adjust_synack_mss_for_toa, insert_toa};
 use crate::frame::Frame;
-use crate::snapshot::Forward;
+use crate::snapshot::{Encap, Forward};
 use crate::stats::DropReason;
 
 const SYN: u8 = 0x02;
@@ -91,7 +91,11 @@ impl<F: Frame> Pipeline<F> {
             }
             // Direct routing: the IP packet leaves untouched towards the RS's MAC.
             (Forward::Dr, Dir::In) => Verdict::Route(reply.src),
-            (Forward::Tun, Dir::In) => self.tunnel(frame, h, reply.src),
+            (Forward::Tun, Dir::In) => {
+                let encap = self.services.get(svc).and_then(Option::as_ref);
+                let encap = encap.map_or(Encap::Ipip, |s| s.encap_of(dest));
+                self.tunnel(frame, h, reply.src, encap)
+            }
             // DR/TUN replies go from the RS to the client directly, never through us.
             (Forward::Dr | Forward::Tun, Dir::Out) => Verdict::Drop(DropReason::ModeUnsupported),
         }
@@ -125,9 +129,11 @@ impl<F: Frame> Pipeline<F> {
             .map_or(1500, |p| p.mtu)
     }
 
-    /// IPIP to the RS from our address on its segment. A DF packet that no
-    /// longer fits becomes an ICMP fragmentation-needed back to the client.
-    fn tunnel(&mut self, frame: &mut F, h: &Headers, rs: Ipv4Addr) -> Verdict {
+    /// IPIP, GUE or GRE to the RS from our address on its segment. A DF
+    /// packet that no longer fits becomes an ICMP fragmentation-needed back
+    /// to the client. (A connection whose service is gone has no tunnel on
+    /// record and gets IPIP, the default.)
+    fn tunnel(&mut self, frame: &mut F, h: &Headers, rs: Ipv4Addr, encap: Encap) -> Verdict {
         let Some(hop) = self.routes.lookup(rs) else {
             return Verdict::Drop(DropReason::NoRoute);
         };
@@ -142,9 +148,9 @@ impl<F: Frame> Pipeline<F> {
             .or(port.addresses.first())
             .map_or(Ipv4Addr::UNSPECIFIED, |a| a.addr);
         if h.proto == Proto::Tcp && h.flags & SYN != 0 {
-            let _ = clamp_syn_mss_for_tunnel(frame, mtu);
+            let _ = clamp_syn_mss_for_tunnel(frame, mtu, encap);
         }
-        match encapsulate(frame, outer_src, rs, mtu) {
+        match encapsulate(frame, outer_src, rs, mtu, encap) {
             Ok(()) => Verdict::Route(rs),
             Err(EncapError::TooBig {
                 mtu: inner,

@@ -4,7 +4,7 @@ use std::net::Ipv4Addr;
 
 use conntrack::{Proto, Timeouts};
 use dataplane::snapshot::{
-    Forward, Ipv4Prefix, NeighborSpec, PortMatch, PortSpec, RealSpec, ServiceSpec, Snapshot,
+    Encap, Forward, Ipv4Prefix, NeighborSpec, PortMatch, PortSpec, RealSpec, ServiceSpec, Snapshot,
 };
 use dataplane::wire::MacAddr;
 use dataplane::{Frame, Output, VecFrame};
@@ -22,6 +22,7 @@ pub fn real(id: u32, last: u8) -> RealSpec {
         upper_threshold: 0,
         lower_threshold: 0,
         forward: Forward::Nat,
+        encap: Encap::Ipip,
     }
 }
 

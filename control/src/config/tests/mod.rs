@@ -3,6 +3,7 @@
 mod examples;
 mod net_types;
 mod parse;
+mod tunnel;
 mod validate;
 mod validate_system;
 

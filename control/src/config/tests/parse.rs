@@ -200,7 +200,7 @@ fn unknown_fields_are_refused() {
     assert_error(
         &e,
         "services[1].reals[0].wieght",
-        "unknown field (expected one of address, port, weight, forward, upper_threshold, lower_threshold)",
+        "unknown field (expected one of address, port, weight, forward, tun_type, tun_port, tun_flags, upper_threshold, lower_threshold)",
     );
     let e = yaml_err(&format!("{BASE}colour: blue\n"));
     assert_eq!(e.path, "colour");
