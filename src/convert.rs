@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use anyhow::{anyhow, Result};
 use control::config::{self as cfg, Config};
 use dataplane::snapshot::{
-    Encap, Forward, Ipv4Prefix, NeighborSpec, Persistence, PortMatch, PortSpec, RealSpec,
+    Encap, Forward, Ipv4Prefix, MarkSpec, NeighborSpec, Persistence, PortMatch, PortSpec, RealSpec,
     RouteSpec, ServiceSpec, Snapshot,
 };
 use dataplane::wire::MacAddr;
@@ -82,6 +82,7 @@ pub fn snapshot_with_ids(
         });
     }
     let services = config.services.iter().map(|s| service(s, ids)).collect();
+    let marks = config.marks.iter().map(mark).collect();
     let mut timeouts = dataplane::conntrack::Timeouts::default();
     timeouts.set_tcp_tcpfin_udp(
         config.timeouts.tcp,
@@ -94,6 +95,7 @@ pub fn snapshot_with_ids(
         ports,
         routes,
         neighbors,
+        marks,
         services,
         timeouts,
         conns_per_core: (conn_max as usize / cores.max(1)).max(1),
@@ -106,7 +108,8 @@ pub const DEFAULT_CONN_MAX: u64 = 1 << 20;
 
 fn service(s: &cfg::Service, ids: &mut Ids) -> ServiceSpec {
     let id = ids.service(s);
-    let ports = if s.all_ports() {
+    // A firewall-mark service takes whatever port its mark covers.
+    let ports = if s.fwmark.is_some() || s.all_ports() {
         PortMatch::All
     } else if let Some(p) = s.single_port() {
         PortMatch::One(p)
@@ -120,11 +123,9 @@ fn service(s: &cfg::Service, ids: &mut Ids) -> ServiceSpec {
     ServiceSpec {
         id,
         name: s.name.clone(),
-        proto: match s.protocol {
-            cfg::Protocol::Tcp => dataplane::conntrack::Proto::Tcp,
-            cfg::Protocol::Udp => dataplane::conntrack::Proto::Udp,
-        },
-        vip: s.vip,
+        fwmark: s.fwmark,
+        proto: proto(s.protocol()),
+        vip: s.vip(),
         ports,
         scheduler: s.scheduler.as_str().to_owned(),
         flags: dataplane::sched::SchedFlags {
@@ -168,6 +169,25 @@ fn encap(t: cfg::Tunnel) -> Encap {
         cfg::TunType::Gre => Encap::Gre {
             csum: t.flags == cfg::TunFlags::Csum,
         },
+    }
+}
+
+fn proto(p: cfg::Protocol) -> dataplane::conntrack::Proto {
+    match p {
+        cfg::Protocol::Tcp => dataplane::conntrack::Proto::Tcp,
+        cfg::Protocol::Udp => dataplane::conntrack::Proto::Udp,
+    }
+}
+
+fn mark(m: &cfg::MarkRule) -> MarkSpec {
+    MarkSpec {
+        mark: m.mark,
+        dst: Ipv4Prefix {
+            addr: m.vip.0.addr,
+            len: m.vip.0.len,
+        },
+        proto: proto(m.protocol),
+        ports: m.ports.iter().map(|p| (p.0.first, p.0.last)).collect(),
     }
 }
 

@@ -34,13 +34,17 @@ const WORK_PER_EXPIRY: usize = 4;
 const WORK_FLOOR: usize = 64;
 const MAX_TEMPLATES: usize = 1 << 30;
 
-/// Template key; build it with `new` so the client address is masked.
+/// Template key; build it with `new` or `fwmark` so the client address is masked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TemplateKey {
     pub proto: Proto,
     pub client: Ipv4Addr,
     pub vip: Ipv4Addr,
     pub vport: u16,
+    /// A firewall-mark service's template (`vip` holds the mark): one per
+    /// client for every protocol and port the mark covers, as the kernel
+    /// keys it (protocol IP, the mark as address, port 0).
+    pub fwmark: bool,
 }
 
 impl TemplateKey {
@@ -57,12 +61,32 @@ impl TemplateKey {
             client: Ipv4Addr::from(u32::from(client) & u32::from(netmask)),
             vip,
             vport,
+            fwmark: false,
         }
     }
 
-    /// Templates share the tuple index: client port 0, like kernel templates.
+    /// The template of a client of firewall-mark service `mark`.
+    pub fn fwmark(client: Ipv4Addr, netmask: Ipv4Addr, mark: u32) -> Self {
+        TemplateKey {
+            proto: Proto::Tcp,
+            client: Ipv4Addr::from(u32::from(client) & u32::from(netmask)),
+            vip: Ipv4Addr::from(mark),
+            vport: 0,
+            fwmark: true,
+        }
+    }
+
+    /// The mark of a firewall-mark service's template.
+    pub fn mark(&self) -> Option<u32> {
+        self.fwmark.then(|| u32::from(self.vip))
+    }
+
+    /// Templates share the tuple index: client port 0, like kernel templates
+    /// (1 for a mark's, so a mark never meets an address service's template
+    /// whose VIP happens to equal it).
     fn tuple(&self) -> Tuple {
-        Tuple::new(self.proto, self.client, 0, self.vip, self.vport)
+        let cport = u16::from(self.fwmark);
+        Tuple::new(self.proto, self.client, cport, self.vip, self.vport)
     }
 }
 

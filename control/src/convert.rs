@@ -34,6 +34,7 @@ fn empty() -> Config {
         ports: Vec::new(),
         routes: Vec::new(),
         neighbors: Vec::new(),
+        marks: Vec::new(),
         services: Vec::new(),
         timeouts: Default::default(),
         conn_max: None,

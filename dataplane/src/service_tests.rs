@@ -23,6 +23,7 @@ fn spec(scheduler: &str, reals: Vec<RealSpec>) -> ServiceSpec {
     ServiceSpec {
         id: 0,
         name: "s".into(),
+        fwmark: None,
         proto: conntrack::Proto::Tcp,
         vip: Ipv4Addr::new(10, 0, 0, 100),
         ports: PortMatch::One(80),

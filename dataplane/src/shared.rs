@@ -14,6 +14,16 @@ use crate::stats::CoreStats;
 /// Most connections one core lists per request (the listing is for people).
 pub const MAX_LISTED: usize = 1 << 20;
 
+/// What an entry of a listing is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ViewKind {
+    Conn,
+    /// A persistence template of an address service.
+    Template,
+    /// A persistence template of firewall-mark service `mark`.
+    MarkTemplate(u32),
+}
+
 /// One connection as `ipvsadm -Lnc` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnView {
@@ -23,8 +33,7 @@ pub struct ConnView {
     pub client: (Ipv4Addr, u16),
     pub virt: (Ipv4Addr, u16),
     pub dest: (Ipv4Addr, u16),
-    /// A persistence template rather than a connection.
-    pub template: bool,
+    pub kind: ViewKind,
 }
 
 /// A persistence template as the kernel lists it: client port 0, state
@@ -41,7 +50,10 @@ fn template_view(t: &Template, now: Millis) -> ConnView {
         client: (t.key.client, 0),
         virt: (t.key.vip, unhashed.unwrap_or(t.key.vport)),
         dest: (t.to.addr, unhashed.unwrap_or(t.to.port)),
-        template: true,
+        kind: t
+            .key
+            .mark()
+            .map_or(ViewKind::Template, ViewKind::MarkTemplate),
     }
 }
 
@@ -120,7 +132,7 @@ impl CoreShared {
             client: (c.orig.src, c.orig.sport),
             virt: (c.orig.dst, c.orig.dport),
             dest: (c.reply.src, c.reply.sport),
-            template: false,
+            kind: ViewKind::Conn,
         });
         let templates = templates.iter().map(|(_, t)| template_view(t, now));
         out.extend(conns.chain(templates).take(MAX_LISTED));

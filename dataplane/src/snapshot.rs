@@ -117,12 +117,35 @@ pub struct RealSpec {
     pub encap: Encap,
 }
 
+/// One rule of the firewall-mark classifier (YAML `marks:`): packets of
+/// `proto` to an address in `dst` and a port in `ports` carry `mark`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkSpec {
+    pub mark: u32,
+    pub dst: Ipv4Prefix,
+    pub proto: Proto,
+    /// Inclusive port ranges.
+    pub ports: Vec<(u16, u16)>,
+}
+
+impl MarkSpec {
+    #[inline]
+    pub fn matches(&self, proto: Proto, dst: Ipv4Addr, port: u16) -> bool {
+        self.proto == proto
+            && self.dst.contains(dst)
+            && self.ports.iter().any(|&(lo, hi)| lo <= port && port <= hi)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceSpec {
     /// Stable across snapshots (never reused while the process lives):
     /// connections refer to their service by it.
     pub id: u32,
     pub name: String,
+    /// A firewall-mark service: it takes what the classifier marks, and
+    /// `proto`, `vip` and `ports` are unused.
+    pub fwmark: Option<u32>,
     pub proto: Proto,
     pub vip: Ipv4Addr,
     pub ports: PortMatch,
@@ -141,6 +164,8 @@ pub struct Snapshot {
     pub ports: Vec<PortSpec>,
     pub routes: Vec<RouteSpec>,
     pub neighbors: Vec<NeighborSpec>,
+    /// The firewall-mark classifier, first match wins.
+    pub marks: Vec<MarkSpec>,
     pub services: Vec<ServiceSpec>,
     pub timeouts: Timeouts,
     /// Connection-table capacity of each core.
@@ -157,8 +182,26 @@ impl Snapshot {
             .get(port)
             .is_some_and(|p| p.addresses.iter().any(|a| a.addr == ip))
     }
+    /// A VIP of an address service, or the single address of a mark rule
+    /// (a rule for a wider prefix expects the prefix routed to the director:
+    /// answering ARP for a whole prefix could take other hosts' addresses).
     pub fn is_vip(&self, ip: Ipv4Addr) -> bool {
-        self.services.iter().any(|s| s.vip == ip)
+        self.services
+            .iter()
+            .any(|s| s.fwmark.is_none() && s.vip == ip)
+            || self
+                .marks
+                .iter()
+                .any(|m| m.dst.len == 32 && m.dst.addr == ip)
+    }
+
+    /// The mark the classifier gives a packet, if any rule matches.
+    #[inline]
+    pub fn mark_of(&self, proto: Proto, dst: Ipv4Addr, port: u16) -> Option<u32> {
+        self.marks
+            .iter()
+            .find(|m| m.matches(proto, dst, port))
+            .map(|m| m.mark)
     }
 }
 

@@ -14,6 +14,7 @@ fn service(name: &str, proto: Proto, locals: &[Ipv4Addr]) -> ServiceSpec {
     ServiceSpec {
         id: 0,
         name: name.into(),
+        fwmark: None,
         proto,
         vip: Ipv4Addr::new(10, 0, 0, 100),
         ports: PortMatch::One(80),

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use common::{real, segment, snapshot, Sink, CLIENT, VIP};
-use dataplane::shared::CoreShared;
+use dataplane::shared::{CoreShared, ViewKind};
 use dataplane::snapshot::Persistence;
 use dataplane::{CoreStats, Pipeline};
 
@@ -28,12 +28,12 @@ fn a_listing_shows_connections_then_templates() {
     let list = shared.take_conns().expect("answered");
     assert_eq!(list.len(), 2, "{list:?}");
     let (conn, tpl) = (&list[0], &list[1]);
-    assert!(!conn.template);
+    assert_eq!(conn.kind, ViewKind::Conn);
     assert_eq!(
         (conn.state, conn.client, conn.expire_ms),
         ("SYN_RECV", (CLIENT, 40000), 50_000)
     );
-    assert!(tpl.template);
+    assert_eq!(tpl.kind, ViewKind::Template);
     assert_eq!(tpl.state, "NONE");
     assert_eq!(
         tpl.client,

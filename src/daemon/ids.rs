@@ -15,7 +15,15 @@ pub struct Ids {
 
 /// What identifies a service, as IPVS does: protocol, VIP and virtual ports.
 fn service_key(s: &Service) -> String {
-    format!("{}|{}|{:?}", s.protocol.as_str(), s.vip, s.port_ranges())
+    match s.fwmark {
+        Some(m) => format!("fwm|{m}"),
+        None => format!(
+            "{}|{}|{:?}",
+            s.protocol().as_str(),
+            s.vip(),
+            s.port_ranges()
+        ),
+    }
 }
 
 impl Ids {

@@ -19,7 +19,7 @@ use control::proto::{
     ServiceKey, Stats,
 };
 use control::server::Backend;
-use dataplane::shared::CoreShared;
+use dataplane::shared::{CoreShared, ViewKind};
 use dataplane::stats::TrafficStats;
 use dataplane::SnapshotCell;
 
@@ -285,10 +285,10 @@ impl Backend for Daemon {
                         client: SocketAddrV4::new(v.client.0, v.client.1),
                         virt: SocketAddrV4::new(v.virt.0, v.virt.1),
                         dest: SocketAddrV4::new(v.dest.0, v.dest.1),
-                        kind: if v.template {
-                            ConnKind::Template
-                        } else {
-                            ConnKind::Conn
+                        kind: match v.kind {
+                            ViewKind::Conn => ConnKind::Conn,
+                            ViewKind::Template => ConnKind::Template,
+                            ViewKind::MarkTemplate(_) => ConnKind::MarkTemplate,
                         },
                     }));
                     false

@@ -90,6 +90,7 @@ fn service(proto: Proto, locals: &[[u8; 4]]) -> ServiceSpec {
     ServiceSpec {
         id: 0,
         name: "s".into(),
+        fwmark: None,
         proto,
         vip: Ipv4Addr::new(10, 0, 0, 100),
         ports: PortMatch::One(80),

@@ -349,11 +349,7 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
             };
             let (vip, port) = service_addr(&arg, proto)
                 .ok_or_else(|| fail("illegal virtual server address[:port] specified"))?;
-            p.service = Some(ServiceKey {
-                protocol: proto,
-                vip,
-                port: port.unwrap_or(0),
-            });
+            p.service = Some(ServiceKey::addr(proto, vip, port.unwrap_or(0)));
         }
         Opt::Scheduler => {
             set(p, bit::SCHEDULER)?;

@@ -8,6 +8,7 @@
 
 mod error;
 mod kinds;
+mod marks;
 mod model;
 mod net;
 mod tunnel;
@@ -23,6 +24,7 @@ pub use kinds::{
     FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, TunFlags,
     TunType,
 };
+pub use marks::{MarkPorts, MarkRule, MarkVip};
 pub use model::{
     Config, ControlConfig, MetricsConfig, Neighbor, Persistence, Port, Real, Route, Service,
     Timeouts, Workers, BURST_MAX, MTU_MAX, MTU_MIN, WEIGHT_MAX,

@@ -14,6 +14,7 @@ use super::kinds::{
     FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, TunFlags,
     TunType,
 };
+use super::marks::MarkRule;
 use super::net::{Ipv4Net, MacAddr};
 
 /// Real-server weights: ipvsadm's `-w` range.
@@ -35,6 +36,9 @@ pub struct Config {
     pub routes: Vec<Route>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub neighbors: Vec<Neighbor>,
+    /// The firewall-mark classifier, applied before the service lookup.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<MarkRule>,
     #[serde(default)]
     pub services: Vec<Service>,
     #[serde(default)]
@@ -117,7 +121,13 @@ pub struct Neighbor {
 #[serde(deny_unknown_fields)]
 pub struct Service {
     pub name: String,
-    pub vip: Ipv4Addr,
+    /// A firewall-mark service (`ipvsadm -A -f`): every packet the `marks:`
+    /// classifier gives this mark, with no `vip`, `port(s)` or `protocol`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<u32>,
+    /// Required unless `fwmark` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vip: Option<Ipv4Addr>,
     /// The virtual port; 0 means every port (requires persistence).
     /// Exactly one of `port` and `ports` is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,7 +135,9 @@ pub struct Service {
     /// Several virtual ports: a list or a `"first-last"` range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<ServicePorts>,
-    pub protocol: Protocol,
+    /// tcp | udp; required unless `fwmark` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<Protocol>,
     /// Default wlc.
     #[serde(default)]
     pub scheduler: Scheduler,
@@ -289,6 +301,18 @@ impl Default for MetricsConfig {
 }
 
 impl Service {
+    /// The VIP of an address service (unspecified for a firewall-mark one,
+    /// which validation guarantees has none).
+    pub fn vip(&self) -> Ipv4Addr {
+        self.vip.unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// The protocol of an address service (tcp for a firewall-mark one,
+    /// which takes both).
+    pub fn protocol(&self) -> Protocol {
+        self.protocol.unwrap_or(Protocol::Tcp)
+    }
+
     /// The virtual ports as ranges: `[0-0]` for a port-0 service, empty when
     /// neither `port` nor `ports` is given.
     pub fn port_ranges(&self) -> Vec<PortRange> {

@@ -48,6 +48,9 @@ pub(crate) fn validate(cfg: &Config) -> Result {
         |i| format!("services[{i}]"),
     )?;
     duplicate_services(&cfg.services)?;
+    for (i, m) in cfg.marks.iter().enumerate() {
+        super::marks::rule(i, m)?;
+    }
     timeouts(&cfg.timeouts)?;
     if cfg.conn_max == Some(0) {
         return err("conn_max", "must be > 0");
@@ -283,8 +286,19 @@ fn service(i: usize, s: &Service) -> Result {
     if s.name.is_empty() {
         return err(at("name"), "must not be empty");
     }
-    unicast(at("vip"), s.vip)?;
-    service_ports(i, s)?;
+    match s.fwmark {
+        Some(_) => super::marks::fwmark_service(i, s)?,
+        None => {
+            let Some(vip) = s.vip else {
+                return err(at("vip"), "missing (or give fwmark)");
+            };
+            unicast(at("vip"), vip)?;
+            if s.protocol.is_none() {
+                return err(at("protocol"), "missing (tcp or udp)");
+            }
+            service_ports(i, s)?;
+        }
+    }
     if s.all_ports() && s.persistence.is_none() {
         return err(at("port"), "port 0 (all ports) requires persistence");
     }
@@ -453,10 +467,23 @@ fn lower_threshold_message(r: &Real) -> String {
     }
 }
 
-/// Two services with the same protocol and VIP whose virtual ports overlap.
+/// Two services with the same protocol and VIP whose virtual ports
+/// overlap, or with the same firewall mark.
 fn duplicate_services(services: &[Service]) -> Result {
     for (j, b) in services.iter().enumerate() {
         for (i, a) in services[..j].iter().enumerate() {
+            if let (Some(ma), Some(mb)) = (a.fwmark, b.fwmark) {
+                if ma == mb {
+                    return err(
+                        format!("services[{j}].fwmark"),
+                        format!("duplicate of services[{i}] (fwmark {ma})"),
+                    );
+                }
+                continue;
+            }
+            if a.fwmark.is_some() || b.fwmark.is_some() {
+                continue;
+            }
             if a.protocol != b.protocol || a.vip != b.vip {
                 continue;
             }
@@ -474,7 +501,8 @@ fn duplicate_services(services: &[Service]) -> Result {
                     format!("services[{j}]"),
                     format!(
                         "duplicate of services[{i}] ({} {}:{port})",
-                        a.protocol, a.vip
+                        a.protocol(),
+                        a.vip()
                     ),
                 );
             }

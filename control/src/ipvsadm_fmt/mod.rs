@@ -59,10 +59,9 @@ pub struct Row<'a> {
 
 impl Row<'_> {
     pub fn key(&self) -> ServiceKey {
-        ServiceKey {
-            protocol: self.entry.protocol,
-            vip: self.entry.vip,
-            port: self.port,
+        match self.entry.fwmark {
+            Some(m) => ServiceKey::fwmark(m),
+            None => ServiceKey::addr(self.entry.protocol, self.entry.vip, self.port),
         }
     }
 }

@@ -73,11 +73,7 @@ mod tests {
     use crate::config::Protocol;
 
     fn key(p: Protocol, vip: &str, port: u16) -> ServiceKey {
-        ServiceKey {
-            protocol: p,
-            vip: vip.parse().unwrap(),
-            port,
-        }
+        ServiceKey::addr(p, vip.parse().unwrap(), port)
     }
 
     #[test]

@@ -29,6 +29,7 @@ fn dest(addr: &str, port: u16, fwd: Forward, weight: u32, act: u64, inact: u64) 
 fn entry(proto: Protocol, vip: &str, ports: Vec<PortRange>, sched: Scheduler) -> ServiceEntry {
     ServiceEntry {
         name: "s".into(),
+        fwmark: None,
         protocol: proto,
         vip: ip(vip),
         ports,
@@ -265,11 +266,7 @@ fn multi_port_lines_and_single_service() {
             "  -> 10.20.0.8:8002               Masq    1      0          0         ",
         ]
     );
-    let key = ServiceKey {
-        protocol: Protocol::Tcp,
-        vip: ip("10.0.0.7"),
-        port: 8002,
-    };
+    let key = ServiceKey::addr(Protocol::Tcp, ip("10.0.0.7"), 8002);
     let one = list_service(&list, &key, &Format::numeric()).unwrap();
     assert_eq!(
         one,

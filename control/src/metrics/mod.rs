@@ -207,13 +207,15 @@ pub fn render(cfg: &Config, counters: &Counters, daemon: &DaemonMetrics) -> Resu
     for s in &cfg.services {
         let sc = counters.service(&s.name);
         let ports = ports_label(s);
-        let vip = s.vip.to_string();
-        let labels = [
-            s.name.as_str(),
-            s.protocol.as_str(),
-            vip.as_str(),
-            ports.as_str(),
-        ];
+        let vip = match s.fwmark {
+            Some(m) => format!("fwmark {m}"),
+            None => s.vip().to_string(),
+        };
+        let protocol = match s.fwmark {
+            Some(_) => "fwmark",
+            None => s.protocol().as_str(),
+        };
+        let labels = [s.name.as_str(), protocol, vip.as_str(), ports.as_str()];
         svc.record(&labels, &sc.map_or_else(Stats::default, |c| c.stats));
         for r in &s.reals {
             let port = s.real_port(r);

@@ -29,18 +29,46 @@ pub const PROTO_VERSION: u32 = 1;
 /// Largest page of connections returned by one `ListConns`.
 pub const CONN_PAGE_MAX: u32 = 2048;
 
-/// An IPVS virtual service: protocol, virtual address and port (0 = all
-/// ports).
+/// An IPVS virtual service, as libipvs keys one: protocol, virtual address
+/// and port (0 = all ports), or a firewall mark (non-zero; the other fields
+/// are then unused: tcp, 0.0.0.0, 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ServiceKey {
     pub protocol: Protocol,
     pub vip: Ipv4Addr,
     pub port: u16,
+    #[serde(default)]
+    pub fwmark: u32,
+}
+
+impl ServiceKey {
+    /// An address service (`-t`/`-u`).
+    pub fn addr(protocol: Protocol, vip: Ipv4Addr, port: u16) -> ServiceKey {
+        ServiceKey {
+            protocol,
+            vip,
+            port,
+            fwmark: 0,
+        }
+    }
+
+    /// A firewall-mark service (`-f`).
+    pub fn fwmark(mark: u32) -> ServiceKey {
+        ServiceKey {
+            protocol: Protocol::Tcp,
+            vip: Ipv4Addr::UNSPECIFIED,
+            port: 0,
+            fwmark: mark,
+        }
+    }
 }
 
 impl fmt::Display for ServiceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}:{}", self.protocol, self.vip, self.port)
+        match self.fwmark {
+            0 => write!(f, "{} {}:{}", self.protocol, self.vip, self.port),
+            m => write!(f, "fwmark {m}"),
+        }
     }
 }
 

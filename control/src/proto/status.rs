@@ -159,6 +159,9 @@ impl DestEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceEntry {
     pub name: String,
+    /// A firewall-mark service (protocol and VIP then unused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fwmark: Option<u32>,
     pub protocol: Protocol,
     pub vip: Ipv4Addr,
     /// The virtual ports (`[0-0]` for all ports).
@@ -217,8 +220,9 @@ impl ServiceList {
                     .collect();
                 ServiceEntry {
                     name: s.name.clone(),
-                    protocol: s.protocol,
-                    vip: s.vip,
+                    fwmark: s.fwmark,
+                    protocol: s.protocol(),
+                    vip: s.vip(),
                     ports: s.port_ranges(),
                     scheduler: s.scheduler,
                     flags: s.flags.clone(),

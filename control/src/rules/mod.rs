@@ -64,7 +64,10 @@ pub fn find_service(cfg: &Config, key: &ServiceKey) -> Option<usize> {
 /// True when `s` is the IPVS service `key` (or has `key.port` among its
 /// ports).
 pub fn serves(s: &Service, key: &ServiceKey) -> bool {
-    if s.protocol != key.protocol || s.vip != key.vip {
+    if key.fwmark != 0 || s.fwmark.is_some() {
+        return s.fwmark == Some(key.fwmark);
+    }
+    if s.protocol != Some(key.protocol) || s.vip != Some(key.vip) {
         return false;
     }
     if key.port == 0 {
@@ -74,10 +77,26 @@ pub fn serves(s: &Service, key: &ServiceKey) -> bool {
     }
 }
 
-/// The name `-A` gives a new service: `tcp-10.0.0.1-80`, with `-2`, `-3`
-/// ... appended if a YAML service already has that name.
+/// The key of a YAML service (its first port for a multi-port one).
+pub fn key_of(s: &Service) -> ServiceKey {
+    match s.fwmark {
+        Some(m) => ServiceKey::fwmark(m),
+        None => ServiceKey::addr(
+            s.protocol(),
+            s.vip(),
+            s.port_ranges().first().map_or(0, |r| r.first),
+        ),
+    }
+}
+
+/// The name `-A` gives a new service: `tcp-10.0.0.1-80` (`fwm-7` for a
+/// firewall mark), with `-2`, `-3` ... appended if a YAML service already
+/// has that name.
 pub fn generated_name(cfg: &Config, key: &ServiceKey) -> String {
-    let base = format!("{}-{}-{}", key.protocol, key.vip, key.port);
+    let base = match key.fwmark {
+        0 => format!("{}-{}-{}", key.protocol, key.vip, key.port),
+        m => format!("fwm-{m}"),
+    };
     if cfg.service(&base).is_none() {
         return base;
     }
@@ -105,12 +124,14 @@ pub fn add_service(cfg: &Config, o: &ServiceOpts) -> Result<Config> {
         return Err(ControlError::of(ErrorKind::ServiceExists));
     }
     let mut new = cfg.clone();
+    let mark = (o.key.fwmark != 0).then_some(o.key.fwmark);
     new.services.push(Service {
         name: generated_name(cfg, &o.key),
-        vip: o.key.vip,
-        port: Some(o.key.port),
+        fwmark: mark,
+        vip: mark.is_none().then_some(o.key.vip),
+        port: mark.is_none().then_some(o.key.port),
         ports: None,
-        protocol: o.key.protocol,
+        protocol: mark.is_none().then_some(o.key.protocol),
         scheduler: o.scheduler.unwrap_or(DEFAULT_SCHEDULER),
         flags: o.flags.clone(),
         persistence: persistence(&o.persistence),

@@ -12,11 +12,7 @@ fn empty() -> Config {
 }
 
 fn key(vip: &str, port: u16) -> ServiceKey {
-    ServiceKey {
-        protocol: Protocol::Tcp,
-        vip: ip(vip),
-        port,
-    }
+    ServiceKey::addr(Protocol::Tcp, ip(vip), port)
 }
 
 fn with_service() -> Config {

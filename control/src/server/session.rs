@@ -151,11 +151,7 @@ impl<B: Backend> Session<B> {
                         .iter()
                         .filter(|s| !s.local_addresses.is_empty())
                         .map(|s| LocalAddrEntry {
-                            service: ServiceKey {
-                                protocol: s.protocol,
-                                vip: s.vip,
-                                port: s.port_ranges().first().map_or(0, |r| r.first),
-                            },
+                            service: crate::rules::key_of(s),
                             addrs: s.local_addresses.clone(),
                         })
                         .collect(),

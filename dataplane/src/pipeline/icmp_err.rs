@@ -53,7 +53,7 @@ impl<F: Frame> Pipeline<F> {
         };
         let Some((id, dir)) = self.live_conn(&reverse, now) else {
             if self.cores > 1 {
-                let from_vip = self.find_service(proto as u8, qs, qsp).is_some();
+                let from_vip = self.find_service(proto, qs, qsp).is_some();
                 let client = if from_vip { qd } else { qs };
                 let owner = owner_core(client, self.owner_mask, self.cores);
                 if owner != usize::from(self.core) {

@@ -94,7 +94,7 @@ impl<F: Frame> Pipeline<F> {
                 if self.snap.is_own_address(in_port, dst) {
                     return Verdict::Drop(DropReason::LocalUnsupported);
                 }
-                let svc = self.find_service(proto as u8, dst, dport);
+                let svc = self.find_service(proto, dst, dport);
                 let owner = self.owner_of(&h, svc.is_some());
                 if owner != usize::from(self.core) {
                     return Verdict::Redirect(owner);

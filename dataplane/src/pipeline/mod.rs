@@ -15,7 +15,7 @@ mod xmit;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use conntrack::{Conn, ConnId, ConnTable, Millis, TemplateTable};
+use conntrack::{Conn, ConnId, ConnTable, Millis, Proto, TemplateTable};
 use hashbrown::HashMap;
 
 use crate::frame::Frame;
@@ -54,6 +54,8 @@ pub struct Pipeline<F> {
     exact: HashMap<(u8, Ipv4Addr, u16), usize>,
     /// Ids of services with a port list, range or all ports, scanned after an exact miss.
     wide: Vec<usize>,
+    /// Firewall mark -> service id.
+    by_mark: HashMap<u32, usize>,
     conns: ConnTable,
     /// Persistence templates of this core's connections.
     templates: TemplateTable,
@@ -99,6 +101,7 @@ impl<F: Frame> Pipeline<F> {
             services: Vec::new(),
             exact: HashMap::new(),
             wide: Vec::new(),
+            by_mark: HashMap::new(),
             conns,
             templates,
             owner_mask: u32::MAX,
@@ -137,6 +140,7 @@ impl<F: Frame> Pipeline<F> {
         let mut services: Vec<Option<ServiceState>> = Vec::new();
         let mut exact = HashMap::with_capacity(snap.services.len() * 2);
         let mut wide = Vec::new();
+        let mut by_mark = HashMap::new();
         for ((id, change), s) in changes.into_iter().zip(&snap.services) {
             if services.len() <= id {
                 services.resize_with(id + 1, || None);
@@ -154,11 +158,14 @@ impl<F: Frame> Pipeline<F> {
                 }
             };
             services[id] = Some(state);
-            match &s.ports {
-                PortMatch::One(p) => {
+            match (&s.fwmark, &s.ports) {
+                (Some(m), _) => {
+                    by_mark.insert(*m, id);
+                }
+                (None, PortMatch::One(p)) => {
                     exact.insert((s.proto as u8, s.vip, *p), id);
                 }
-                _ => wide.push(id),
+                (None, _) => wide.push(id),
             }
         }
         self.local_addrs = snap
@@ -177,6 +184,7 @@ impl<F: Frame> Pipeline<F> {
         self.services = services;
         self.exact = exact;
         self.wide = wide;
+        self.by_mark = by_mark;
         self.snap = snap;
         Ok(())
     }
@@ -303,9 +311,18 @@ impl<F: Frame> Pipeline<F> {
         }
     }
 
-    /// The service a new packet to (proto, vip, port) belongs to.
+    /// The service a new packet to (proto, vip, port) belongs to: the
+    /// firewall-mark service of its mark first, as the kernel looks marks up
+    /// before addresses, then the address services.
     #[inline]
-    fn find_service(&self, proto: u8, vip: Ipv4Addr, port: u16) -> Option<usize> {
+    fn find_service(&self, proto: Proto, vip: Ipv4Addr, port: u16) -> Option<usize> {
+        if !self.by_mark.is_empty() {
+            let svc = self.snap.mark_of(proto, vip, port);
+            if let Some(&i) = svc.and_then(|m| self.by_mark.get(&m)) {
+                return Some(i);
+            }
+        }
+        let proto = proto as u8;
         if let Some(&i) = self.exact.get(&(proto, vip, port)) {
             return Some(i);
         }

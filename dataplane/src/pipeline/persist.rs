@@ -48,7 +48,10 @@ impl<F: Frame> Pipeline<F> {
             PortMatch::One(port) => port,
             _ => 0,
         };
-        let tkey = TemplateKey::new(spec.proto, key.src, p.netmask, key.dst, vport);
+        let tkey = match spec.fwmark {
+            Some(mark) => TemplateKey::fwmark(key.src, p.netmask, mark),
+            None => TemplateKey::new(spec.proto, key.src, p.netmask, key.dst, vport),
+        };
         let timeout = p.timeout_s;
         // A template past its timeout is gone, as the kernel's timer would have it.
         let mut expired = None;

@@ -58,9 +58,11 @@ pub fn snapshot(reals: Vec<RealSpec>, expire_nodest_conn: bool) -> Snapshot {
         }],
         routes: vec![],
         neighbors,
+        marks: vec![],
         services: vec![ServiceSpec {
             id: 0,
             name: "web".into(),
+            fwmark: None,
             proto: Proto::Tcp,
             vip: VIP,
             ports: PortMatch::One(80),

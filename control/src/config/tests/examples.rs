@@ -37,7 +37,11 @@ fn lab_yaml_loads() {
     let web = &cfg.services[0];
     assert_eq!(
         (web.vip, web.port, web.protocol),
-        (Ipv4Addr::new(10, 99, 0, 100), Some(80), Protocol::Tcp)
+        (
+            Some(Ipv4Addr::new(10, 99, 0, 100)),
+            Some(80),
+            Some(Protocol::Tcp)
+        )
     );
     assert_eq!(web.scheduler, Scheduler::Rr);
     let reals: Vec<(Ipv4Addr, u16, Forward)> = web

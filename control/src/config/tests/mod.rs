@@ -1,6 +1,7 @@
 //! Tests of the configuration model: parsing, validation, examples.
 
 mod examples;
+mod marks;
 mod net_types;
 mod parse;
 mod tunnel;

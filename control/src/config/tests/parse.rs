@@ -21,7 +21,7 @@ fn base_loads_with_defaults() {
     assert_eq!(cfg.ports[1].mac, None);
     assert_eq!(cfg.routes[0].via, Some(Ipv4Addr::new(10, 0, 0, 254)));
     let web = &cfg.services[0];
-    assert_eq!(web.protocol, Protocol::Tcp);
+    assert_eq!(web.protocol, Some(Protocol::Tcp));
     assert_eq!(web.forward, Forward::Nat);
     assert!(web.toa);
     assert!(web.flags.is_empty());
@@ -50,7 +50,7 @@ fn base_loads_with_defaults() {
         Some("net_af_packet1,iface=lb1")
     );
     assert_eq!(
-        cfg.service("dns").map(|s| s.vip),
+        cfg.service("dns").and_then(|s| s.vip),
         Some(Ipv4Addr::new(10, 0, 0, 53))
     );
 }
@@ -176,7 +176,7 @@ fn wrong_type_names_the_field() {
 #[test]
 fn missing_vip() {
     let e = base_err("    vip: 10.0.0.100\n", "");
-    assert_error(&e, "services[0].vip", "missing");
+    assert_error(&e, "services[0].vip", "missing (or give fwmark)");
 }
 
 #[test]
@@ -184,7 +184,7 @@ fn missing_required_keys() {
     let e = yaml_err("ports: []\n");
     assert_error(&e, "workers", "missing");
     let e = base_err("    protocol: udp\n", "");
-    assert_error(&e, "services[1].protocol", "missing");
+    assert_error(&e, "services[1].protocol", "missing (tcp or udp)");
     let e = base_err("{address: 10.20.0.4}", "{port: 53}");
     assert_error(&e, "services[1].reals[0].address", "missing");
     let e = base_err(

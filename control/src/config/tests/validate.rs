@@ -37,7 +37,7 @@ fn duplicate_service() {
         "duplicate of services[0] (tcp 10.0.0.100:80)",
     );
     // Another protocol, port or VIP is another service.
-    cfg.services[2].protocol = crate::config::Protocol::Udp;
+    cfg.services[2].protocol = Some(crate::config::Protocol::Udp);
     check_ok(&cfg);
     cfg.services[2] = dup.clone();
     cfg.services[2].port = Some(81);
@@ -114,14 +114,14 @@ fn duplicate_real() {
 #[test]
 fn vip_may_equal_a_port_address() {
     let mut cfg = base();
-    cfg.services[0].vip = ip("10.0.0.1");
+    cfg.services[0].vip = Some(ip("10.0.0.1"));
     check_ok(&cfg);
 }
 
 #[test]
 fn vip_and_real_must_be_unicast() {
     let mut cfg = base();
-    cfg.services[0].vip = ip("224.0.0.1");
+    cfg.services[0].vip = Some(ip("224.0.0.1"));
     check(
         &cfg,
         "services[0].vip",
