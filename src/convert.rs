@@ -138,6 +138,7 @@ fn service(s: &cfg::Service, ids: &mut Ids) -> ServiceSpec {
             timeout_s: p.timeout,
             netmask: p.netmask,
         }),
+        ops: s.ops,
         local_addresses: s.local_addresses.clone(),
         toa: s.toa,
         reals: s

@@ -204,22 +204,15 @@ const UDP_SERVICE: &str = "  - name: dns
       - {address: 10.1.0.13, port: 53}
 ";
 
-fn udp_frame(sport: u16) -> Vec<u8> {
-    let mut u = Vec::new();
-    u.extend_from_slice(&sport.to_be_bytes());
-    u.extend_from_slice(&53u16.to_be_bytes());
-    u.extend_from_slice(&12u16.to_be_bytes());
-    u.extend_from_slice(&[0, 0]);
-    u.extend_from_slice(b"ping");
-    eth(DIRECTOR_MAC, CLIENT_MAC, 0x0800, &ipv4(CLIENT, VIP, 17, &u))
-}
-
 fn udp_dst(f: &[u8]) -> Ipv4Addr {
     Ipv4Addr::new(f[30], f[31], f[32], f[33])
 }
 
 fn udp_reals(config: &Path, times: &[u64]) -> Vec<Ipv4Addr> {
-    let frames: Vec<(u64, Vec<u8>)> = times.iter().map(|&t| (t, udp_frame(5353))).collect();
+    let frames: Vec<(u64, Vec<u8>)> = times
+        .iter()
+        .map(|&t| (t, udp_frame(CLIENT, 5353, VIP, 53)))
+        .collect();
     let r = replay(config, &frames);
     assert_eq!(r.out.len(), times.len(), "every datagram is forwarded");
     r.out.iter().map(|(_, f)| udp_dst(f)).collect()

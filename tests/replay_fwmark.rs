@@ -44,16 +44,6 @@ fn syn(client: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) -> Vec<u8> {
     tcp_frame(CLIENT_MAC, client, sport, dst, dport, SYN)
 }
 
-fn udp(client: Ipv4Addr, sport: u16, dport: u16) -> Vec<u8> {
-    let mut u = Vec::new();
-    u.extend_from_slice(&sport.to_be_bytes());
-    u.extend_from_slice(&dport.to_be_bytes());
-    u.extend_from_slice(&12u16.to_be_bytes());
-    u.extend_from_slice(&[0, 0]);
-    u.extend_from_slice(b"ping");
-    eth(DIRECTOR_MAC, CLIENT_MAC, 0x0800, &ipv4(client, VIP, 17, &u))
-}
-
 /// (destination address, destination port) of an output IPv4 frame.
 fn dst(f: &[u8]) -> (Ipv4Addr, u16) {
     let ip = &f[14..];
@@ -104,7 +94,7 @@ fn persistence_covers_every_port_and_protocol_of_the_mark() {
         (SEC, syn(CLIENT, 40000, VIP, 8001)),
         (2 * SEC, syn(other, 40001, VIP, 8001)),
         (3 * SEC, syn(CLIENT, 40002, VIP, 443)),
-        (4 * SEC, udp(CLIENT, 5353, 53)),
+        (4 * SEC, udp_frame(CLIENT, 5353, VIP, 53)),
         (5 * SEC, syn(CLIENT, 40003, VIP, 8010)),
     ];
     let r = replay(&config(), &frames);

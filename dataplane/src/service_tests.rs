@@ -30,6 +30,7 @@ fn spec(scheduler: &str, reals: Vec<RealSpec>) -> ServiceSpec {
         scheduler: scheduler.into(),
         flags: SchedFlags::default(),
         persistence: None,
+        ops: false,
         local_addresses: vec![],
         toa: false,
         reals,

@@ -152,6 +152,8 @@ pub struct ServiceSpec {
     pub scheduler: String,
     pub flags: SchedFlags,
     pub persistence: Option<Persistence>,
+    /// One-packet scheduling: no connection outlives its datagram.
+    pub ops: bool,
     pub local_addresses: Vec<Ipv4Addr>,
     pub toa: bool,
     /// In order of addition (file order); IPVS list order is the reverse.

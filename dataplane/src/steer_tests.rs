@@ -21,6 +21,7 @@ fn service(name: &str, proto: Proto, locals: &[Ipv4Addr]) -> ServiceSpec {
         scheduler: "rr".into(),
         flags: SchedFlags::default(),
         persistence: None,
+        ops: false,
         local_addresses: locals.to_vec(),
         toa: false,
         reals: vec![],

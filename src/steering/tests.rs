@@ -97,6 +97,7 @@ fn service(proto: Proto, locals: &[[u8; 4]]) -> ServiceSpec {
         scheduler: "rr".into(),
         flags: SchedFlags::default(),
         persistence: None,
+        ops: false,
         local_addresses: locals.iter().map(|&a| Ipv4Addr::from(a)).collect(),
         toa: true,
         reals: vec![],

@@ -269,3 +269,14 @@ pub fn nat_config() -> PathBuf {
 pub fn drops(r: &serde_json::Value, reason: &str) -> u64 {
     r["drops"][reason].as_u64().unwrap_or(0)
 }
+
+/// A UDP datagram (payload "ping", UDP checksum 0) from `src:sport` to `dst:dport`.
+pub fn udp_frame(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16) -> Vec<u8> {
+    let mut u = Vec::new();
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&12u16.to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(b"ping");
+    eth(DIRECTOR_MAC, CLIENT_MAC, 0x0800, &ipv4(src, dst, 17, &u))
+}

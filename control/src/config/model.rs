@@ -145,6 +145,11 @@ pub struct Service {
     pub flags: Vec<SchedFlag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence: Option<Persistence>,
+    /// One-packet scheduling (`ipvsadm -o`): every datagram is scheduled on
+    /// its own and no connection is kept. UDP and firewall-mark services
+    /// only. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ops: bool,
     /// Default forwarding method of the reals. Default nat.
     #[serde(default)]
     pub forward: Forward,
@@ -369,6 +374,10 @@ impl Service {
                 .iter()
                 .any(|r| r.forward == Some(Forward::FullNat))
     }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_true() -> bool {

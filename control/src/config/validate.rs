@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use super::error::ConfigError;
-use super::kinds::{Forward, SchedFlag, ServicePorts};
+use super::kinds::{Forward, Protocol, SchedFlag, ServicePorts};
 use super::model::{
     Config, Neighbor, Persistence, Port, Real, Route, Service, Timeouts, Workers, BURST_MAX,
     MTU_MAX, MTU_MIN, WEIGHT_MAX,
@@ -310,6 +310,12 @@ fn service(i: usize, s: &Service) -> Result {
         |k| format!("services[{i}].flags[{k}]"),
         |k| format!("services[{i}].flags[{k}]"),
     )?;
+    if s.ops && s.protocol == Some(Protocol::Tcp) {
+        return err(
+            at("ops"),
+            "One-Packet Scheduling is only for UDP virtual services",
+        );
+    }
     if let Some(p) = &s.persistence {
         persistence(i, p)?;
     }

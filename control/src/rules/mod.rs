@@ -135,6 +135,7 @@ pub fn add_service(cfg: &Config, o: &ServiceOpts) -> Result<Config> {
         scheduler: o.scheduler.unwrap_or(DEFAULT_SCHEDULER),
         flags: o.flags.clone(),
         persistence: persistence(&o.persistence),
+        ops: false,
         forward: Forward::default(),
         tun_type: None,
         tun_port: None,

@@ -88,8 +88,8 @@ impl<F: Frame> Pipeline<F> {
             dport,
         };
         // Tracked traffic first: the scans below only matter for a new packet.
-        let (id, dir) = match self.track(&tuple, flags, now) {
-            Some(found) => found,
+        let (id, dir, one_packet) = match self.track(&tuple, flags, now) {
+            Some((id, dir)) => (id, dir, false),
             None => {
                 if self.snap.is_own_address(in_port, dst) {
                     return Verdict::Drop(DropReason::LocalUnsupported);
@@ -102,13 +102,26 @@ impl<F: Frame> Pipeline<F> {
                 let Some(svc) = svc else {
                     return Verdict::Drop(DropReason::NoService);
                 };
+                let ops = self
+                    .services
+                    .get(svc)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|s| s.spec.ops);
                 match self.new_conn(svc, &h, tuple, now) {
-                    Ok(id) => (id, Dir::In),
+                    Ok(id) => (id, Dir::In, ops),
                     Err(r) => return Verdict::Drop(r),
                 }
             }
         };
-        self.xmit(frame, &h, id, dir, now)
+        let verdict = self.xmit(frame, &h, id, dir, now);
+        if one_packet {
+            // One-packet scheduling: the entry lives for this datagram only,
+            // as the kernel frees an IP_VS_CONN_F_ONE_PACKET entry once sent.
+            if let Some(c) = self.conns.remove(id) {
+                self.release(&c, now);
+            }
+        }
+        verdict
     }
 
     /// The core that owns the connection of a packet not found here. Both

@@ -69,6 +69,7 @@ pub fn snapshot(reals: Vec<RealSpec>, expire_nodest_conn: bool) -> Snapshot {
             scheduler: "rr".into(),
             flags: Default::default(),
             persistence: None,
+            ops: false,
             local_addresses: vec![],
             toa: false,
             reals,
