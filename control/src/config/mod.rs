@@ -10,6 +10,7 @@ mod error;
 mod kinds;
 mod model;
 mod net;
+mod owned;
 mod tunnel;
 mod validate;
 

@@ -11,7 +11,7 @@ use super::model::{
     MTU_MAX, MTU_MIN, WEIGHT_MAX,
 };
 use super::net::{mask_to_prefix_len, MacAddr};
-use super::tunnel;
+use super::{owned, tunnel};
 
 type Result<T = ()> = std::result::Result<T, ConfigError>;
 
@@ -48,6 +48,7 @@ pub(crate) fn validate(cfg: &Config) -> Result {
         |i| format!("services[{i}]"),
     )?;
     duplicate_services(&cfg.services)?;
+    owned::reals_not_owned(cfg)?;
     timeouts(&cfg.timeouts)?;
     if cfg.conn_max == Some(0) {
         return err("conn_max", "must be > 0");
