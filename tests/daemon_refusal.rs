@@ -271,3 +271,14 @@ fn a_real_on_the_vip_is_refused_naming_the_field_and_nothing_changes() {
     );
     assert_eq!(observed(&r), before, "state and listing unchanged");
 }
+
+#[test]
+fn conn_max_changes_only_with_a_restart() {
+    let r = start(1);
+    let before = observed(&r);
+    let mut new = before.0.clone();
+    new.conn_max = Some(12345);
+    let e = r.daemon.apply(new).unwrap_err();
+    assert_eq!(e.to_string(), "conn_max: changes only with a restart");
+    assert_eq!(observed(&r), before);
+}

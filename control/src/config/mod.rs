@@ -6,8 +6,10 @@
 //! println!("{}", cfg.to_yaml());
 //! ```
 
+mod capacity;
 mod error;
 mod kinds;
+pub mod machine;
 mod model;
 mod net;
 mod owned;
@@ -19,11 +21,13 @@ mod tests;
 
 use std::path::Path;
 
+pub use capacity::{conns_per_worker, DEFAULT_CONN_MAX};
 pub use error::{ConfigError, ROOT_PATH};
 pub use kinds::{
     FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, TunFlags,
     TunType,
 };
+pub use machine::{CpuList, MachineError, MachineFacts};
 pub use model::{
     Config, ControlConfig, MetricsConfig, Neighbor, Persistence, Port, Real, Route, Service,
     Timeouts, Workers, BURST_MAX, MTU_MAX, MTU_MIN, WEIGHT_MAX,

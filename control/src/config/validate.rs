@@ -11,7 +11,7 @@ use super::model::{
     MTU_MAX, MTU_MIN, WEIGHT_MAX,
 };
 use super::net::{mask_to_prefix_len, MacAddr};
-use super::{owned, tunnel};
+use super::{capacity, owned, tunnel};
 
 type Result<T = ()> = std::result::Result<T, ConfigError>;
 
@@ -50,9 +50,7 @@ pub(crate) fn validate(cfg: &Config) -> Result {
     duplicate_services(&cfg.services)?;
     owned::reals_not_owned(cfg)?;
     timeouts(&cfg.timeouts)?;
-    if cfg.conn_max == Some(0) {
-        return err("conn_max", "must be > 0");
-    }
+    capacity::check(cfg)?;
     if cfg.control.socket.as_os_str().is_empty() {
         return err("control.socket", "must not be empty");
     }

@@ -5,6 +5,7 @@ mod net_types;
 mod parse;
 mod tunnel;
 mod validate;
+mod validate_machine;
 mod validate_system;
 
 use super::{Config, ConfigError};
