@@ -7,6 +7,7 @@
 //! ```
 
 mod capacity;
+mod device;
 mod error;
 mod kinds;
 pub mod machine;
@@ -22,6 +23,7 @@ mod tests;
 use std::path::Path;
 
 pub use capacity::{conns_per_worker, DEFAULT_CONN_MAX};
+pub use device::{device_resources, DeviceResource};
 pub use error::{ConfigError, ROOT_PATH};
 pub use kinds::{
     FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, TunFlags,

@@ -1,5 +1,6 @@
 //! Tests of the configuration model: parsing, validation, examples.
 
+mod device;
 mod examples;
 mod net_types;
 mod parse;
