@@ -89,7 +89,6 @@ pub fn snapshot_with_ids(
         config.timeouts.tcpfin,
         config.timeouts.udp,
     );
-    let conn_max = config.conn_max.unwrap_or(DEFAULT_CONN_MAX);
     Ok(Snapshot {
         generation: 0,
         ports,
@@ -98,13 +97,10 @@ pub fn snapshot_with_ids(
         marks,
         services,
         timeouts,
-        conns_per_core: (conn_max as usize / cores.max(1)).max(1),
+        conns_per_core: cfg::conns_per_worker(config.conn_max_or_default(), cores),
         expire_nodest_conn: config.control.expire_nodest_conn,
     })
 }
-
-/// Connections per appliance when `conn_max` is not set.
-pub const DEFAULT_CONN_MAX: u64 = 1 << 20;
 
 fn service(s: &cfg::Service, ids: &mut Ids) -> ServiceSpec {
     let id = ids.service(s);

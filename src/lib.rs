@@ -4,5 +4,6 @@
 pub mod convert;
 pub mod daemon;
 pub mod dpdk;
+pub mod instance_lock;
 pub mod live;
 pub mod steering;

@@ -16,6 +16,7 @@ use crate::daemon::plane::{self, ControlPlane, PoolGauge};
 use crate::daemon::Daemon;
 use crate::dpdk::ethdev::{QueuePair, MAX_BURST};
 use crate::dpdk::{Eal, EthPort, Mbuf, Mempool};
+use crate::instance_lock::{current_netns, lock_ports, LOCK_DIR};
 use crate::steering::{PortFlows, Steering};
 use dataplane::shared::CoreShared;
 use dataplane::steer::reply_rules;
@@ -109,6 +110,13 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
         .context("installing SIGHUP handler")?;
 
+    // One ferrovs per device: refused here, before any device is opened.
+    let locks = lock_ports(
+        std::path::Path::new(LOCK_DIR),
+        &current_netns(),
+        &config.ports,
+    )?;
+    tracing::debug!(locks = ?locks.paths().collect::<Vec<_>>(), "port devices locked");
     let args = eal_args(&config);
     tracing::info!(?args, "initialising DPDK EAL");
     let eal = Eal::init(&args).context("EAL initialisation")?;
@@ -259,6 +267,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     drop(pool);
     drop(eal);
     tracing::info!("ferrovs stopped");
+    drop(locks);
     result
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use control::config::Config;
+use control::config::{Config, MachineFacts};
 
 #[derive(Parser)]
 #[command(
@@ -70,7 +70,11 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().cmd {
-        Cmd::Run { config } => live::run(load(&config)?, &config),
+        Cmd::Run { config } => {
+            let cfg = load(&config)?;
+            check_machine(&cfg, &config)?;
+            live::run(cfg, &config)
+        }
         Cmd::Replay {
             config,
             input,
@@ -79,7 +83,7 @@ fn main() -> Result<()> {
         } => replay(&load(&config)?, &input, &output, report.as_ref()),
         Cmd::Config { cmd } => match cmd {
             ConfigCmd::Check { file } => {
-                load(&file)?;
+                check_machine(&load(&file)?, &file)?;
                 println!("{}: ok", file.display());
                 Ok(())
             }
@@ -120,6 +124,15 @@ fn from_ipvsadm(base: Option<&std::path::Path>) -> Result<()> {
 
 fn load(path: &std::path::Path) -> Result<Config> {
     Config::load(path).with_context(|| format!("config {}", path.display()))
+}
+
+/// The configuration against this machine (online CPUs, memory), as
+/// `config check` and `run` (before DPDK) both do.
+fn check_machine(config: &Config, path: &std::path::Path) -> Result<()> {
+    let facts = MachineFacts::read().context("reading the machine's facts")?;
+    config
+        .validate_machine(&facts)
+        .with_context(|| format!("config {}", path.display()))
 }
 
 fn replay(

@@ -248,3 +248,37 @@ fn a_worker_that_accepted_goes_back_when_another_refuses() {
     );
     assert_eq!(r.cell.load().services, previous.services);
 }
+
+#[test]
+fn a_real_on_the_vip_is_refused_naming_the_field_and_nothing_changes() {
+    let r = start(1);
+    let before = observed(&r);
+    let mut new = before.0.clone();
+    let mut real = new.services[0].reals[0].clone();
+    real.address = new.services[0].vip();
+    new.services[0].reals.push(real);
+    let e = r.daemon.apply(new).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "services[0].reals[3].address: {} is a VIP (services[0].vip)",
+            before.0.services[0].vip()
+        )
+    );
+    assert_eq!(
+        e.ipvsadm_message(),
+        "Invalid operation.  Possibly wrong module version, address not unicast, ..."
+    );
+    assert_eq!(observed(&r), before, "state and listing unchanged");
+}
+
+#[test]
+fn conn_max_changes_only_with_a_restart() {
+    let r = start(1);
+    let before = observed(&r);
+    let mut new = before.0.clone();
+    new.conn_max = Some(12345);
+    let e = r.daemon.apply(new).unwrap_err();
+    assert_eq!(e.to_string(), "conn_max: changes only with a restart");
+    assert_eq!(observed(&r), before);
+}

@@ -13,22 +13,6 @@ use lab_common::*;
 
 const URL: &str = "http://10.99.0.100/";
 
-fn fvsadm(socket: &Path, args: &[&str]) -> (i32, String, String) {
-    // fvsadm is built beside ferrovs (`cargo test --workspace` builds every binary).
-    let bin = Path::new(env!("CARGO_BIN_EXE_ferrovs")).with_file_name("fvsadm");
-    let o = Command::new(bin)
-        .arg("--socket")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("running fvsadm");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 fn config(dir: &Path, extra_weight: u32) -> String {
     let base = std::fs::read_to_string(repo().join("configs/lab.yaml")).unwrap();
     let services = format!(

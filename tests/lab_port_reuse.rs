@@ -4,28 +4,12 @@
 //! client's SYN expires it and is scheduled anew, so rr spreads the reused
 //! port over every real and a real removed with `fvsadm -d` is never reached.
 mod lab_common;
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use lab_common::*;
 
 const URL: &str = "http://10.99.0.100/";
 const SPORT: &str = "45123";
-
-fn fvsadm(socket: &Path, args: &[&str]) -> (i32, String) {
-    let bin = Path::new(env!("CARGO_BIN_EXE_ferrovs")).with_file_name("fvsadm");
-    let o = Command::new(bin)
-        .arg("--socket")
-        .arg(socket)
-        .args(args)
-        .output()
-        .expect("running fvsadm");
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
-    )
-}
 
 /// Requests from the client namespace, every one from source port `SPORT`.
 fn requests_from_one_port(lab: &Lab, n: usize) -> serde_json::Value {
@@ -73,18 +57,18 @@ fn a_client_reusing_its_port_is_rescheduled_and_never_reaches_a_removed_real() {
     for rs in ["rs1", "rs2", "rs3"] {
         assert_eq!(r["by_server"][rs], 3, "rr over every real: {r}");
     }
-    let (_, conns) = fvsadm(&sock, &["-Lnc"]);
+    let (_, conns, _) = fvsadm(&sock, &["-Lnc"]);
     assert!(
         conns.contains(&format!("TIME_WAIT   10.99.0.2:{SPORT}")),
         "the port's entry waits in TIME_WAIT: {conns}"
     );
 
     // The operator removes a real; the client keeps reusing its port.
-    let (rc, out) = fvsadm(
+    let (rc, out, err) = fvsadm(
         &sock,
         &["-d", "-t", "10.99.0.100:80", "-r", "10.99.1.11:8080"],
     );
-    assert_eq!(rc, 0, "{out}");
+    assert_eq!(rc, 0, "{out}{err}");
     let r = requests_from_one_port(&lab, 8);
     assert_eq!(r["ok"], 8, "{r}");
     assert!(

@@ -14,6 +14,7 @@ mod error;
 mod index;
 pub mod mem;
 mod portpool;
+mod sizing;
 mod state;
 mod table;
 mod template;
@@ -28,6 +29,7 @@ pub use conn::{Conn, ConnId, NewConn, Transition};
 pub use error::{InsertError, PortPoolError};
 pub use mem::Backing;
 pub use portpool::{port_owner, LocalPortPool, DEFAULT_PORT_RANGE};
+pub use sizing::worker_memory_bytes_for;
 pub use state::{next_tcp_state, FlagClass, StateTable, TcpFlags, TcpState};
 pub use table::{ConnTable, BURST, MAX_CAPACITY, NEW_CONN_TIMEOUT_MS};
 pub use template::{

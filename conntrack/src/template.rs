@@ -375,6 +375,25 @@ impl TemplateTable {
         self.capacity
     }
 
+    /// The templates a worker keeps beside a connection table of
+    /// `conns` entries: half as many, at least 1024.
+    pub fn capacity_for(conns: usize) -> usize {
+        (conns / 2).clamp(1024, MAX_TEMPLATES)
+    }
+
+    /// Bytes a table of `capacity` holds once full (its slab grows up to
+    /// `capacity`; index and wheel are allocated at once), without allocating it.
+    pub fn memory_bytes_for(capacity: usize) -> usize {
+        let capacity = capacity.min(MAX_TEMPLATES);
+        std::mem::size_of::<Self>()
+            + capacity
+                * (std::mem::size_of::<Template>()
+                    + std::mem::size_of::<u32>()
+                    + std::mem::size_of::<Tuple>())
+            + Index::memory_bytes_for(capacity)
+            + Wheel::memory_bytes_for(capacity)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (TemplateId, &Template)> {
         self.slab
             .iter()

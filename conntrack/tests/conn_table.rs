@@ -534,3 +534,24 @@ fn only_closing_uncontrolled_tcp_entries_expect_a_new_connection() {
         assert!(!TcpFlags(TcpFlags::SYN | f).is_new_conn());
     }
 }
+
+/// One worker's tables: the connection table and, beside it, a template
+/// table of half its size (at least 1024), both counted full.
+#[test]
+fn worker_memory_counts_connections_and_templates() {
+    use conntrack::{worker_memory_bytes_for, TemplateTable};
+    assert_eq!(TemplateTable::capacity_for(10), 1024);
+    assert_eq!(TemplateTable::capacity_for(1_000_000), 500_000);
+    for cap in [1_000usize, 1_000_000, 10_000_000] {
+        let conns = ConnTable::memory_bytes_for(cap);
+        let all = worker_memory_bytes_for(cap);
+        let templates = TemplateTable::memory_bytes_for(TemplateTable::capacity_for(cap));
+        assert_eq!(all, conns + templates, "capacity {cap}");
+        // A template costs about what a connection does, and there are half as many.
+        if cap >= 1_000_000 {
+            assert!(all < conns * 2, "capacity {cap}: {all} vs {conns}");
+        }
+    }
+    // Far past the table's limit the figure saturates instead of wrapping.
+    assert!(worker_memory_bytes_for(usize::MAX) >= ConnTable::memory_bytes_for(1 << 30));
+}

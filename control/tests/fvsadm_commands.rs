@@ -121,6 +121,8 @@ fn refused_operations_use_ipvsadm_messages_and_status() {
         // (the field is in the daemon's log), not the YAML path.
         ("-a -t 10.0.0.1:80 -r 10.1.0.1 -j", 255, EINVAL),
         ("-A -t 0.0.0.0:80", 255, EINVAL),
+        // A real on the VIP itself (the director would answer it).
+        ("-a -t 10.0.0.1:80 -r 10.0.0.1:8080 -m", 255, EINVAL),
         (
             "-a -t 10.0.0.1:80 -r 10.1.0.1 -y 1",
             255,

@@ -178,7 +178,9 @@ fn listing_order_is_ipvsadms_comparator() {
         }
         p.same("-A -t 10.0.0.1:8080");
         p.same("-A -t 10.0.0.1:443");
-        for real in order.iter().rev() {
+        // The reals keep the VIPs' high bits but are not VIPs (ferrovs
+        // refuses a real on a VIP).
+        for real in order.iter().rev().map(|v| v.replace(".0.0.", ".9.0.")) {
             p.same(&format!("-a -t 10.0.0.1:80 -r {real}:8080 -m"));
             p.same(&format!("-a -t 10.0.0.1:80 -r {real}:81 -m"));
         }
@@ -210,7 +212,7 @@ fn names_without_n_as_ipvsadm() {
          -a -u 10.0.0.3:8080 -r 10.0.0.4
          -A -t 10.0.0.3:http-alt
          -A -t 10.0.0.3:no-such-service
-         -A -t 10.0.0.4:60002",
+         -A -t 10.0.0.5:60002",
     );
     for args in [
         "-L",

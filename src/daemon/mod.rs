@@ -194,6 +194,13 @@ impl Backend for Daemon {
                     "ports and workers change only with a restart",
                 ));
             }
+            // The tables are sized once, at start-up.
+            if new.conn_max != cur.conn_max {
+                return Err(ControlError::invalid(
+                    "conn_max",
+                    "changes only with a restart",
+                ));
+            }
         }
         new.validate().map_err(ControlError::from)?;
         let snap = {

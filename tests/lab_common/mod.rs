@@ -18,6 +18,23 @@ fn lab_sh() -> PathBuf {
     repo().join("tests/lab/lab.sh")
 }
 
+/// Runs fvsadm (built beside ferrovs: `cargo test --workspace` builds every
+/// binary) against `socket`: (exit code, stdout, stderr).
+pub fn fvsadm(socket: &Path, args: &[&str]) -> (i32, String, String) {
+    let bin = Path::new(env!("CARGO_BIN_EXE_ferrovs")).with_file_name("fvsadm");
+    let o = Command::new(bin)
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("running fvsadm");
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -100,7 +117,10 @@ impl Lab {
 
     /// Starts ferrovs live in the director namespace.
     pub fn director(&self, config: &Path) -> Director {
-        let log = std::env::temp_dir().join(format!("ferrovs-lab-{}.log", std::process::id()));
+        // One log per director: a test may run two.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = std::env::temp_dir().join(format!("ferrovs-lab-{}-{n}.log", std::process::id()));
         let child = Command::new("ip")
             .args([
                 "netns",
@@ -201,6 +221,11 @@ impl Director {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The director's pid (`ip netns exec` execs ferrovs in place).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     pub fn log_text(&self) -> String {

@@ -6,11 +6,15 @@
 //! println!("{}", cfg.to_yaml());
 //! ```
 
+mod capacity;
+mod device;
 mod error;
 mod kinds;
+pub mod machine;
 mod marks;
 mod model;
 mod net;
+mod owned;
 mod tunnel;
 mod validate;
 
@@ -19,11 +23,14 @@ mod tests;
 
 use std::path::Path;
 
+pub use capacity::{conns_per_worker, DEFAULT_CONN_MAX};
+pub use device::{device_resources, DeviceResource};
 pub use error::{ConfigError, ROOT_PATH};
 pub use kinds::{
     FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, TunFlags,
     TunType,
 };
+pub use machine::{CpuList, MachineError, MachineFacts};
 pub use marks::{MarkPorts, MarkRule, MarkVip};
 pub use model::{
     Config, ControlConfig, MetricsConfig, Neighbor, Persistence, Port, Real, Route, Service,

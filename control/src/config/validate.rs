@@ -11,7 +11,7 @@ use super::model::{
     MTU_MAX, MTU_MIN, WEIGHT_MAX,
 };
 use super::net::{mask_to_prefix_len, MacAddr};
-use super::tunnel;
+use super::{capacity, device, owned, tunnel};
 
 type Result<T = ()> = std::result::Result<T, ConfigError>;
 
@@ -23,6 +23,7 @@ fn err<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T> {
 pub(crate) fn validate(cfg: &Config) -> Result {
     workers(&cfg.workers)?;
     let ports = ports(&cfg.ports)?;
+    device::distinct(&cfg.ports)?;
     for (i, r) in cfg.routes.iter().enumerate() {
         route(i, r, &cfg.ports, &ports)?;
     }
@@ -51,10 +52,9 @@ pub(crate) fn validate(cfg: &Config) -> Result {
     for (i, m) in cfg.marks.iter().enumerate() {
         super::marks::rule(i, m)?;
     }
+    owned::reals_not_owned(cfg)?;
     timeouts(&cfg.timeouts)?;
-    if cfg.conn_max == Some(0) {
-        return err("conn_max", "must be > 0");
-    }
+    capacity::check(cfg)?;
     if cfg.control.socket.as_os_str().is_empty() {
         return err("control.socket", "must not be empty");
     }

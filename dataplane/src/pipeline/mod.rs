@@ -88,7 +88,7 @@ impl<F: Frame> Pipeline<F> {
         stats: Arc<CoreStats>,
     ) -> Result<Self, ServiceBuildError> {
         let conns = ConnTable::new(snap.conns_per_core, snap.timeouts);
-        let templates = TemplateTable::new((snap.conns_per_core / 2).max(1024));
+        let templates = TemplateTable::new(TemplateTable::capacity_for(snap.conns_per_core));
         let mut p = Pipeline {
             core,
             cores: cores.max(1),

@@ -1,11 +1,13 @@
 //! Tests of the configuration model: parsing, validation, examples.
 
+mod device;
 mod examples;
 mod marks;
 mod net_types;
 mod parse;
 mod tunnel;
 mod validate;
+mod validate_machine;
 mod validate_system;
 
 use super::{Config, ConfigError};

@@ -411,3 +411,55 @@ fn mh_holds_at_most_its_lookup_table_size_in_reals() {
         "mh: 4094 real servers exceed the 4093-slot lookup table",
     );
 }
+
+#[test]
+fn real_is_not_the_directors_own_address() {
+    let mut cfg = base();
+    cfg.services[0].reals[1].address = ip("10.20.0.1");
+    check(
+        &cfg,
+        "services[0].reals[1].address",
+        "10.20.0.1 is the director's own address (ports[0].addresses[1])",
+    );
+    let mut cfg = base();
+    cfg.services[1].reals[0].address = ip("10.30.0.1");
+    check(
+        &cfg,
+        "services[1].reals[0].address",
+        "10.30.0.1 is the director's own address (ports[1].addresses[0])",
+    );
+}
+
+#[test]
+fn real_is_not_a_vip() {
+    // Its own service's VIP, and another service's.
+    let mut cfg = base();
+    cfg.services[0].reals[0].address = ip("10.0.0.100");
+    check(
+        &cfg,
+        "services[0].reals[0].address",
+        "10.0.0.100 is a VIP (services[0].vip)",
+    );
+    let mut cfg = base();
+    cfg.services[0].reals[0].address = ip("10.0.0.53");
+    check(
+        &cfg,
+        "services[0].reals[0].address",
+        "10.0.0.53 is a VIP (services[1].vip)",
+    );
+}
+
+#[test]
+fn real_is_not_a_local_address() {
+    let mut cfg = base();
+    cfg.services[0].forward = Forward::FullNat;
+    cfg.services[0].local_addresses = vec![ip("10.20.0.1"), ip("10.20.0.10")];
+    check_ok(&cfg);
+    // Any service's local address, also a service that is not FullNAT.
+    cfg.services[1].reals[0].address = ip("10.20.0.10");
+    check(
+        &cfg,
+        "services[1].reals[0].address",
+        "10.20.0.10 is a FullNAT local address (services[0].local_addresses[1])",
+    );
+}
