@@ -13,24 +13,7 @@ const SPORT: &str = "45123";
 
 /// Requests from the client namespace, every one from source port `SPORT`.
 fn requests_from_one_port(lab: &Lab, n: usize) -> serde_json::Value {
-    let client = repo().join("tests/lab/http_client.py");
-    let o = lab.exec(
-        "c",
-        &[
-            "python3",
-            client.to_str().unwrap(),
-            "--url",
-            URL,
-            "-n",
-            &n.to_string(),
-            "--sport",
-            SPORT,
-            "--deadline",
-            "60",
-        ],
-    );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).expect("client JSON")
+    lab.http_client(URL, n, &["--sport", SPORT, "--deadline", "60"])
 }
 
 #[test]

@@ -83,18 +83,16 @@ impl Lab {
 
     /// Runs the lab HTTP client in the client namespace; returns its JSON summary.
     pub fn http_requests(&self, url: &str, n: usize) -> serde_json::Value {
+        self.http_client(url, n, &[])
+    }
+
+    /// As `http_requests`, with more of the client's options (`--sport` ...).
+    pub fn http_client(&self, url: &str, n: usize, extra: &[&str]) -> serde_json::Value {
         let client = repo().join("tests/lab/http_client.py");
-        let o = self.exec(
-            "c",
-            &[
-                "python3",
-                client.to_str().unwrap(),
-                "--url",
-                url,
-                "-n",
-                &n.to_string(),
-            ],
-        );
+        let n = n.to_string();
+        let mut args = vec!["python3", client.to_str().unwrap(), "--url", url, "-n", &n];
+        args.extend_from_slice(extra);
+        let o = self.exec("c", &args);
         assert!(
             o.status.success(),
             "client failed: {}",
