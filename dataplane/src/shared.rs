@@ -125,7 +125,8 @@ impl CoreShared {
         }
         let mut out = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         out.clear();
-        let conns = table.iter().map(|c| ConnView {
+        // What timed out is gone, whether or not the wheel has freed it yet.
+        let conns = table.iter().filter(|c| c.expires > now).map(|c| ConnView {
             proto: c.orig.proto,
             expire_ms: c.remaining(now),
             state: c.state_name(),
@@ -134,7 +135,10 @@ impl CoreShared {
             dest: (c.reply.src, c.reply.sport),
             kind: ViewKind::Conn,
         });
-        let templates = templates.iter().map(|(_, t)| template_view(t, now));
+        let templates = templates
+            .iter()
+            .filter(|(_, t)| t.remaining(now) > 0)
+            .map(|(_, t)| template_view(t, now));
         out.extend(conns.chain(templates).take(MAX_LISTED));
         drop(out);
         self.conns_ready.store(true, Ordering::Release);

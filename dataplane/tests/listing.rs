@@ -51,3 +51,36 @@ fn a_listing_shows_connections_then_templates() {
     let list = shared.take_conns().unwrap();
     assert_eq!(list[1].expire_ms, 59_000, "{list:?}");
 }
+
+#[test]
+fn a_listing_leaves_out_what_timed_out_before_the_wheel_freed_it() {
+    let mut snap = snapshot(vec![real(0, 11)], false);
+    snap.services[0].persistence = Some(Persistence {
+        timeout_s: 30,
+        netmask: Ipv4Addr::BROADCAST,
+    });
+    let stats = Arc::new(CoreStats::default());
+    let mut p = Pipeline::new(0, 1, Arc::new(snap), stats.clone()).unwrap();
+    let mut out = Sink::default();
+    p.process(segment(40000, 0x02), 0, 1_000, &mut out);
+    let shared = CoreShared::new(stats);
+    // SYN_RECV ends at 61 s; no housekeeping ran, so it is still in its table.
+    // The template, due at 31 s while it controlled the connection, was
+    // re-armed to 91 s, as the kernel's timer would have done.
+    shared.request_conns();
+    shared.serve(p.conns(), p.templates(), 62_000);
+    assert_eq!(p.conns().len(), 1);
+    let list = shared.take_conns().unwrap();
+    assert_eq!(list.len(), 1, "the connection is not listed: {list:?}");
+    assert_eq!(
+        (list[0].kind, list[0].expire_ms),
+        (ViewKind::Template, 29_000)
+    );
+    // Housekeeping at 92 s frees the connection at its deadline (61 s) and
+    // the template at its next firing (91 s): the listing is empty.
+    p.housekeeping(92_000);
+    shared.request_conns();
+    shared.serve(p.conns(), p.templates(), 92_000);
+    assert_eq!(shared.take_conns().unwrap(), vec![]);
+    assert!(p.templates().is_empty());
+}
