@@ -36,6 +36,7 @@ fn entry(proto: Protocol, vip: &str, ports: Vec<PortRange>, sched: Scheduler) ->
         scheduler: sched,
         flags: vec![],
         persistence: None,
+        ops: false,
         local_addresses: vec![],
         stats: Stats::default(),
         dests: vec![],
