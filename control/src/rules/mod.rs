@@ -11,6 +11,8 @@
 //! - `-a` appends the real to `reals` (file order is the order of addition).
 
 #[cfg(test)]
+mod fwmark_tests;
+#[cfg(test)]
 mod tests;
 
 use std::net::Ipv4Addr;
