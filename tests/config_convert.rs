@@ -100,3 +100,29 @@ fn scheduler_flags_round_trip_and_an_unshowable_flag_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn mark_services_convert_and_marks_stay_in_the_yaml() {
+    let yaml = "workers: {cores: [1]}\nmarks:\n  - {mark: 7, vip: 10.0.0.0/24, protocol: tcp, ports: [80, \"8000-8010\"]}\nservices:\n  - name: fwm7\n    fwmark: 7\n    scheduler: wrr\n    persistence: {timeout: 60}\n    reals:\n      - {address: 10.20.0.5, forward: dr}\n      - {address: 10.20.0.6, port: 8443}\n  - {name: dns, vip: 10.0.0.53, port: 53, protocol: udp, ops: true}\n";
+    let path = std::env::temp_dir().join(format!("ferrovs-fwm-{}.yaml", std::process::id()));
+    std::fs::write(&path, yaml).unwrap();
+    let (ok, dump, err) = ferrovs(&["config", "to-ipvsadm", path.to_str().unwrap()], "");
+    assert!(ok, "{err}");
+    // The classifier has no ipvsadm form: it is given as comments (the
+    // iptables rule that marks the same packets), which -R skips.
+    assert!(dump.starts_with("# marks: has no ipvsadm form"), "{dump}");
+    assert!(dump.contains("\n-A -f 7 -s wrr -p 60\n-a -f 7 -r 10.20.0.5:0 -g -w 1\n-a -f 7 -r 10.20.0.6:8443 -m -w 1\n"), "{dump}");
+    assert!(dump.contains("\n-A -u 10.0.0.53:53 -s wlc -o\n"), "{dump}");
+    // --base keeps the base's marks: the round trip is lossless.
+    let (ok, back, err) = ferrovs(
+        &["config", "from-ipvsadm", "--base", path.to_str().unwrap()],
+        &dump,
+    );
+    assert!(ok, "{err}");
+    assert!(back.contains("fwmark: 7"), "{back}");
+    std::fs::write(&path, &back).unwrap();
+    let (ok, again, err) = ferrovs(&["config", "to-ipvsadm", path.to_str().unwrap()], "");
+    let _ = std::fs::remove_file(&path);
+    assert!(ok, "{err}");
+    assert_eq!(again, dump);
+}

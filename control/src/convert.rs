@@ -87,10 +87,29 @@ pub fn ipvsadm_from_config(cfg: &Config) -> Result<String, ConfigError> {
             ));
         }
     }
-    Ok(ipvsadm_fmt::save(
+    let mut out = marks_comment(cfg);
+    out.push_str(&ipvsadm_fmt::save(
         &ServiceList::build(cfg, &Counters::default()),
         true,
-    ))
+    ));
+    Ok(out)
+}
+
+/// The `marks:` rules as comment lines (which `ipvsadm -R`, `fvsadm -R`
+/// and `from-ipvsadm` skip): ipvsadm has no classifier, the kernel takes
+/// its marks from netfilter, so each rule is given as the iptables rule
+/// that marks the same packets. Empty without marks.
+fn marks_comment(cfg: &Config) -> String {
+    if cfg.marks.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "# marks: has no ipvsadm form; on Linux these netfilter rules mark the same packets:\n",
+    );
+    for (i, m) in cfg.marks.iter().enumerate() {
+        out.push_str(&format!("# marks[{i}]: {}\n", m.iptables()));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -167,6 +186,32 @@ mod tests {
             e.to_string(),
             "services[1].flags[2]: flag-3 with scheduler sh is kept but an ipvsadm dump cannot show it"
         );
+    }
+
+    #[test]
+    fn mark_services_and_ops_round_trip_and_marks_become_comments() {
+        let yaml = "workers: {cores: [1]}\nmarks:\n  - {mark: 7, vip: 10.0.0.100, protocol: tcp, ports: [443, \"8000-8010\"]}\n  - {mark: 7, vip: 10.0.2.0/24, protocol: udp, ports: [53]}\nservices:\n  - name: fwm7\n    fwmark: 7\n    scheduler: wrr\n    persistence: {timeout: 60}\n    ops: true\n    reals:\n      - {address: 10.20.0.5, forward: dr}\n      - {address: 10.20.0.6, port: 8443, forward: nat}\n  - {name: dns, vip: 10.0.0.53, port: 53, protocol: udp, ops: true}\n";
+        let cfg = Config::from_yaml_str(yaml).unwrap();
+        let dump = ipvsadm_from_config(&cfg).unwrap();
+        assert_eq!(
+            dump,
+            "# marks: has no ipvsadm form; on Linux these netfilter rules mark the same packets:\n\
+             # marks[0]: iptables -t mangle -A PREROUTING -p tcp -d 10.0.0.100 -m multiport --dports 443,8000:8010 -j MARK --set-mark 7\n\
+             # marks[1]: iptables -t mangle -A PREROUTING -p udp -d 10.0.2.0/24 -m multiport --dports 53 -j MARK --set-mark 7\n\
+             -A -u 10.0.0.53:53 -s wlc -o\n\
+             -A -f 7 -s wrr -p 60 -o\n\
+             -a -f 7 -r 10.20.0.5:0 -g -w 1\n\
+             -a -f 7 -r 10.20.0.6:8443 -m -w 1\n"
+        );
+        // Back: the comments are skipped; the services come out whole.
+        let mut back = cfg.clone();
+        back.services = services_from_ipvsadm(&dump).unwrap();
+        back.validate().unwrap();
+        assert_eq!(back.services[1].fwmark, Some(7));
+        assert!(back.services[0].ops && back.services[1].ops);
+        assert_eq!(back.services[1].reals[0].port, None);
+        assert_eq!(back.services[1].reals[1].port, Some(8443));
+        assert_eq!(ipvsadm_from_config(&back).unwrap(), dump);
     }
 
     #[test]

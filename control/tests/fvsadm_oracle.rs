@@ -5,52 +5,11 @@
 mod common;
 
 use std::net::SocketAddrV4;
-use std::sync::Arc;
 
-use common::oracle::Oracle;
-use common::{fvsadm_local, FakeBackend, Output, EMPTY};
+use common::oracle::{permutations, Pair};
+use common::Output;
 use control::config::Protocol;
 use control::proto::{ConnEntry, ConnKind};
-
-/// An ipvsadm and an fvsadm that start empty and get the same commands.
-struct Pair {
-    oracle: Oracle,
-    backend: Arc<FakeBackend>,
-}
-
-impl Pair {
-    fn new() -> Option<Pair> {
-        Some(Pair {
-            oracle: Oracle::new()?,
-            backend: FakeBackend::new(EMPTY),
-        })
-    }
-
-    fn both(&self, args: &str, stdin: &str) -> (Output, Output) {
-        (
-            self.oracle.run(args, stdin),
-            fvsadm_local(&self.backend, args, stdin),
-        )
-    }
-
-    /// Runs `args` on both and asserts the same result; returns it.
-    fn same(&self, args: &str) -> Output {
-        self.same_in(args, "")
-    }
-
-    fn same_in(&self, args: &str, stdin: &str) -> Output {
-        let (want, got) = self.both(args, stdin);
-        assert_eq!(got, want, "fvsadm {args}");
-        got
-    }
-
-    /// Runs every line of `script` on both, each with the same result.
-    fn script(&self, script: &str) {
-        for line in script.lines().filter(|l| !l.trim().is_empty()) {
-            self.same(line);
-        }
-    }
-}
 
 macro_rules! pair {
     () => {
@@ -144,24 +103,6 @@ fn version_names_ferrovs_and_the_ipvsadm_it_follows() {
     assert_eq!(got.code, want.code);
     let first = |o: &Output| o.stdout.lines().next().unwrap_or_default().to_string();
     assert!(first(&got).ends_with(&first(&want)), "{}", got.stdout);
-}
-
-/// Every order of `items` (Heap's algorithm).
-fn permutations(items: &[&'static str]) -> Vec<Vec<&'static str>> {
-    fn go(k: usize, v: &mut Vec<&'static str>, out: &mut Vec<Vec<&'static str>>) {
-        if k <= 1 {
-            out.push(v.clone());
-            return;
-        }
-        for i in 0..k {
-            go(k - 1, v, out);
-            let j = if k.is_multiple_of(2) { i } else { 0 };
-            v.swap(j, k - 1);
-        }
-    }
-    let mut out = Vec::new();
-    go(items.len(), &mut items.to_vec(), &mut out);
-    out
 }
 
 #[test]

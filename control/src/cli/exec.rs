@@ -141,6 +141,7 @@ fn service_opts(p: &Parsed) -> Result<ServiceOpts, String> {
             timeout,
             netmask: p.netmask,
         }),
+        ops: p.ops,
     })
 }
 

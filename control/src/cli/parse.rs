@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::str::FromStr;
 
 use super::args::{Item, Opt, Reader};
-use super::values::{host, number, sched_flag_bits, sched_flags, service_addr, timeout};
+use super::values::{fwmark, host, number, sched_flag_bits, sched_flags, service_addr, timeout};
 use super::Exit;
 use crate::config::{Forward, Protocol, SchedFlag, Scheduler, TunFlags, TunType};
 use crate::ipvsadm_fmt::Format;
@@ -65,21 +65,21 @@ impl Command {
     /// '+' compulsory, 'x' illegal, '1' exclusive, ' ' optional.
     fn legal(self) -> &'static [u8; NOPT] {
         match self {
-            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx xxxxxxx",
-            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::List => b" 11xxxxxxxx11      x xxxxxx",
-            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxxx     x",
-            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxx",
-            Command::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxx+",
-            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxx",
-            _ => b"xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx  xxxxxxx",
+            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::List => b" 11xxxxxxxx11      xx xxxxxx",
+            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxxxx     x",
+            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxx",
+            Command::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxx+",
+            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxxx",
+            _ => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
         }
     }
 }
 
-const NOPT: usize = 27;
+const NOPT: usize = 28;
 
 /// ipvsadm's option names, by bit.
 const OPTNAMES: [&str; NOPT] = [
@@ -102,6 +102,7 @@ const OPTNAMES: [&str; NOPT] = [
     "persistent-conn",
     "nosort",
     "exact",
+    "ops",
     "sched-flags",
     "tun-info",
     "tun-type",
@@ -132,14 +133,15 @@ mod bit {
     pub const PERSISTENTCONN: usize = 16;
     pub const NOSORT: usize = 17;
     pub const EXACT: usize = 18;
-    pub const SCHED_FLAGS: usize = 19;
-    pub const TUN_INFO: usize = 20;
-    pub const TUN_TYPE: usize = 21;
-    pub const TUN_PORT: usize = 22;
-    pub const TUN_NOCSUM: usize = 23;
-    pub const TUN_CSUM: usize = 24;
-    pub const TUN_REMCSUM: usize = 25;
-    pub const LADDR: usize = 26;
+    pub const ONEPACKET: usize = 19;
+    pub const SCHED_FLAGS: usize = 20;
+    pub const TUN_INFO: usize = 21;
+    pub const TUN_TYPE: usize = 22;
+    pub const TUN_PORT: usize = 23;
+    pub const TUN_NOCSUM: usize = 24;
+    pub const TUN_CSUM: usize = 25;
+    pub const TUN_REMCSUM: usize = 26;
+    pub const LADDR: usize = 27;
 }
 
 /// One parsed invocation.
@@ -154,6 +156,8 @@ pub struct Parsed {
     pub persistent: Option<Option<u32>>,
     pub netmask: Option<Ipv4Addr>,
     pub flags: Vec<SchedFlag>,
+    /// `-o`: one-packet scheduling.
+    pub ops: bool,
     /// `-r`: address and port (`None`: copy the virtual port).
     pub dest: Option<(Ipv4Addr, Option<u16>)>,
     pub forward: Option<Forward>,
@@ -242,6 +246,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         persistent: None,
         netmask: None,
         flags: Vec::new(),
+        ops: false,
         dest: None,
         forward: None,
         weight: None,
@@ -291,11 +296,15 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         }
     }
     check_options(&p)?;
-    if matches!(cmd, Command::Add | Command::Edit)
-        && p.service.is_some_and(|s| s.port == 0)
-        && p.persistent.is_none()
-    {
-        return Err(fail("Zero port specified for non-persistent service"));
+    if let (Command::Add | Command::Edit, Some(svc)) = (cmd, p.service) {
+        if svc.fwmark == 0 && svc.port == 0 && p.persistent.is_none() {
+            return Err(fail("Zero port specified for non-persistent service"));
+        }
+        if p.ops && svc.fwmark == 0 && svc.protocol != Protocol::Udp {
+            return Err(fail(
+                "One-Packet Scheduling is only for UDP virtual services",
+            ));
+        }
     }
     if matches!(cmd, Command::AddDest | Command::EditDest) {
         let tunnel_options = [
@@ -472,9 +481,22 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
                     .map_err(|_| fail("illegal local address specified"))?,
             );
         }
-        Opt::Fwmark => return Err(fail("fwmark services are not supported by ferrovs")),
+        Opt::Fwmark => {
+            set(p, bit::SERVICE)?;
+            p.service = Some(ServiceKey::fwmark(fwmark(&arg)?));
+        }
+        Opt::Ops => {
+            set(p, bit::ONEPACKET)?;
+            p.ops = true;
+        }
         Opt::Sctp => return Err(fail("SCTP services are not supported by ferrovs")),
-        Opt::Ipv6 => return Err(fail("IPv6 is not supported by ferrovs")),
+        // ipvsadm takes -6 only after -f (an IPv6 fwmark service).
+        Opt::Ipv6 => {
+            return Err(match p.service {
+                Some(s) if s.fwmark != 0 => fail("IPv6 is not supported by ferrovs"),
+                _ => fail("-6 used before -f\n"),
+            })
+        }
         _ => return Err(unsupported(&item.word)),
     }
     Ok(())

@@ -17,7 +17,7 @@ pub fn usage(program: &str) -> String {
     let mut s = version();
     s.push_str(&format!(
         "Usage:
-  {p} -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [-b sched-flags]
+  {p} -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] [-o] [-b sched-flags]
   {p} -D virtual-service
   {p} -C
   {p} -R
@@ -58,6 +58,8 @@ Either long or short options are allowed.
 virtual-service:
   --tcp-service|-t  service-address   service-address is host[:port]
   --udp-service|-u  service-address   service-address is host[:port]
+  --fwmark-service|-f fwmark          fwmark is an integer greater than zero
+                                      (packets marked by the config's marks: rules)
 
 Options:
   --scheduler    -s scheduler         one of rr|wrr|lc|wlc|lblc|lblcr|dh|sh|sed|nq|fo|ovf|mh|twos,
@@ -89,6 +91,7 @@ Options:
   --tun-info                          output of tunnel information
   --nosort                            disable sorting output of service/server entries
   --sort                              does nothing, for backwards compatibility
+  --ops          -o                   one-packet scheduling
   --numeric      -n                   numeric output of addresses and ports
   --sched-flags  -b flags             scheduler flags (comma-separated)
   --socket       path                 control socket (default $FERROVS_SOCKET or

@@ -22,6 +22,18 @@ pub(crate) fn number(s: &str, min: i64, max: i64) -> Option<i64> {
     (min..=max).contains(&n).then_some(n)
 }
 
+/// ipvsadm's `parse_fwmark`: `strtol` base 10 (leading white space and a
+/// sign allowed) into 1..=4294967295; anything else, negative numbers
+/// included, is refused.
+pub(crate) fn fwmark(s: &str) -> Result<u32, Exit> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    t.parse::<i128>()
+        .ok()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n != 0)
+        .ok_or_else(|| fail(format!("invalid fwmark value `{s}' specified")))
+}
+
 pub(crate) fn timeout(s: &str, min: u32) -> Result<u32, Exit> {
     number(s, i64::from(min), i64::from(MAX_TIMEOUT))
         .and_then(|n| u32::try_from(n).ok())

@@ -39,6 +39,28 @@ impl MarkRule {
     }
 }
 
+impl MarkRule {
+    /// The netfilter rule that marks the same packets on Linux, where
+    /// IPVS takes its marks from (ipvsadm itself has no classifier).
+    pub fn iptables(&self) -> String {
+        let ports: Vec<String> = self
+            .ports
+            .iter()
+            .map(|p| match p.0 {
+                r if r.first == r.last => r.first.to_string(),
+                r => format!("{}:{}", r.first, r.last),
+            })
+            .collect();
+        format!(
+            "iptables -t mangle -A PREROUTING -p {} -d {} -m multiport --dports {} -j MARK --set-mark {}",
+            self.protocol,
+            self.vip,
+            ports.join(","),
+            self.mark
+        )
+    }
+}
+
 /// The destination of a mark rule: an address or a prefix, written as given
 /// (an address alone is a /32).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

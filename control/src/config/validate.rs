@@ -439,6 +439,12 @@ fn real(i: usize, j: usize, s: &Service, r: &Real) -> Result {
     if r.lower_threshold > r.upper_threshold {
         return err(at("lower_threshold"), lower_threshold_message(r));
     }
+    if s.fwmark.is_some() {
+        // Any port, 0 or none keeping the packet's: IPVS keeps the port
+        // of a mark service's real whatever its forwarding (dr and tun
+        // forward the packet unchanged; the port is only listed).
+        return Ok(());
+    }
     match (s.forward_of(r), r.port) {
         (Forward::Dr | Forward::Tun, Some(rp)) => match s.single_port() {
             Some(vp) if vp != 0 && rp != vp => err(

@@ -72,11 +72,12 @@ pub fn rows(list: &ServiceList, nosort: bool) -> Vec<Row<'_>> {
         .services
         .iter()
         .flat_map(|entry| {
-            entry
-                .ports
-                .iter()
-                .flat_map(|r| r.first..=r.last)
-                .map(move |port| Row { entry, port })
+            // A firewall-mark service is one IPVS service, port 0.
+            let ports: Vec<u16> = match entry.fwmark {
+                Some(_) => vec![0],
+                None => entry.ports.iter().flat_map(|r| r.first..=r.last).collect(),
+            };
+            ports.into_iter().map(move |port| Row { entry, port })
         })
         .collect();
     if !nosort {
@@ -232,11 +233,42 @@ fn rates(s: &Stats) -> [u64; 5] {
     [s.cps, s.inpps, s.outpps, s.inbps, s.outbps]
 }
 
+/// The port ipvsadm shows for real `d` of `row`: a firewall-mark
+/// service's real has its own port whatever the forwarding (0 when none).
+fn dest_port(row: &Row<'_>, d: &DestEntry) -> u16 {
+    match row.entry.fwmark {
+        Some(_) => d.port.unwrap_or(0),
+        None => d.port_for(row.port),
+    }
+}
+
+/// The service name of a row: `TCP  10.0.0.1:80` (cut to 33 bytes),
+/// `-t 10.0.0.1:80` with `fmt.rule`; a firewall mark is `FWM  7` or
+/// `-f 7`, printed with `%d` as ipvsadm does (a mark above 2^31 - 1 is
+/// negative).
+fn service_name(row: &Row<'_>, fmt: &Format) -> String {
+    let e = row.entry;
+    if let Some(mark) = e.fwmark {
+        let mark = mark as i32;
+        return if fmt.rule {
+            format!("-f {mark}")
+        } else {
+            format!("FWM  {mark}")
+        };
+    }
+    let vname = addrport(e.vip, row.port, e.protocol, fmt);
+    if fmt.rule {
+        format!("{} {vname}", protocol_option(e.protocol))
+    } else {
+        truncate(format!("{:<4} {vname}", protocol_name(e.protocol)), 33)
+    }
+}
+
 /// The reals of a row in listing order.
 fn dests<'a>(row: &Row<'a>, fmt: &Format) -> Vec<&'a DestEntry> {
     let mut d: Vec<&DestEntry> = row.entry.dests.iter().rev().collect();
     if !fmt.nosort {
-        let at = |e: &DestEntry| (e.addr, e.port_for(row.port));
+        let at = |e: &DestEntry| (e.addr, dest_port(row, e));
         sort::qsort(&mut d, &|a: &&DestEntry, b: &&DestEntry| {
             sort::cmp_dests(at(a), at(b))
         });
@@ -247,13 +279,10 @@ fn dests<'a>(row: &Row<'a>, fmt: &Format) -> Vec<&'a DestEntry> {
 /// One service with its reals (ipvsadm's `print_service_entry`).
 pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
     let e = row.entry;
-    let proto = e.protocol;
-    let vname = addrport(e.vip, row.port, proto, fmt);
-    let svc_name = if fmt.rule {
-        format!("{} {vname}", protocol_option(proto))
-    } else {
-        truncate(format!("{:<4} {vname}", protocol_name(proto)), 33)
-    };
+    // The kernel lists a mark service without a protocol, so its reals'
+    // ports are never named.
+    let proto = e.fwmark.is_none().then_some(e.protocol);
+    let svc_name = service_name(row, fmt);
     let flags = sched_flags(e.scheduler, &e.flags);
     if fmt.rule {
         let _ = write!(out, "-A {svc_name} -s {}", e.scheduler);
@@ -262,6 +291,9 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
             if p.netmask != Ipv4Addr::BROADCAST {
                 let _ = write!(out, " -M {}", p.netmask);
             }
+        }
+        if e.ops {
+            out.push_str(" -o");
         }
         if let Some(flags) = &flags {
             let _ = write!(out, " -b {flags}");
@@ -283,6 +315,9 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
                 let _ = write!(out, " mask {}", p.netmask);
             }
         }
+        if e.ops {
+            out.push_str(" ops");
+        }
     }
     out.push('\n');
     if fmt.rule {
@@ -291,7 +326,7 @@ pub fn service_entry(out: &mut String, row: &Row<'_>, fmt: &Format) {
         }
     }
     for d in dests(row, fmt) {
-        let dname = addrport(d.addr, d.port_for(row.port), proto, fmt);
+        let dname = addrport_of(d.addr, dest_port(row, d), proto, fmt);
         if fmt.rule {
             let _ = write!(
                 out,
@@ -478,9 +513,16 @@ pub fn local_addrs(list: &[LocalAddrEntry], fmt: &Format) -> String {
         "Prot", "VirtualAddress:Port", "LocalAddress"
     );
     for e in list {
-        let v = addrport(e.service.vip, e.service.port, e.service.protocol, fmt);
+        let k = &e.service;
+        let (prot, v) = match k.fwmark {
+            0 => (
+                protocol_name(k.protocol),
+                addrport(k.vip, k.port, k.protocol, fmt),
+            ),
+            m => ("FWM", (m as i32).to_string()),
+        };
         for a in &e.addrs {
-            let _ = writeln!(out, "{:<4} {v:<22} {a}", protocol_name(e.service.protocol));
+            let _ = writeln!(out, "{prot:<4} {v:<22} {a}");
         }
     }
     out

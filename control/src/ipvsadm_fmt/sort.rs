@@ -18,9 +18,15 @@ fn int_diff(a: u32, b: u32) -> i32 {
     a.wrapping_sub(b) as i32
 }
 
-/// `ipvs_cmp_services` (fwmark and address family are equal for every
-/// ferrovs service: 0 and AF_INET).
+/// `ipvs_cmp_services`: the firewall mark first (0 for an address
+/// service; subtracted as unsigned into an `int`, so a mark above
+/// 2^31 sorts before the address services), then (the address family
+/// being AF_INET for every ferrovs service) protocol, address and port.
 pub fn cmp_services(a: &ServiceKey, b: &ServiceKey) -> i32 {
+    let r = int_diff(a.fwmark, b.fwmark);
+    if r != 0 {
+        return r;
+    }
     let r = i32::from(a.protocol.ip_proto()) - i32::from(b.protocol.ip_proto());
     if r != 0 {
         return r;

@@ -36,6 +36,7 @@ fn entry(proto: Protocol, vip: &str, ports: Vec<PortRange>, sched: Scheduler) ->
         scheduler: sched,
         flags: vec![],
         persistence: None,
+        ops: false,
         local_addresses: vec![],
         stats: Stats::default(),
         dests: vec![],
@@ -354,4 +355,32 @@ fn largenum_bounds() {
     assert_eq!(f(100_000_000_000), "     100G");
     assert_eq!(f(100_000_000_000_000), "     100T");
     assert_eq!(f(u64::MAX), "18446744T");
+}
+
+#[test]
+fn mark_service_reals_are_never_named() {
+    // The kernel lists a mark service without a protocol (only the mark
+    // goes into the netlink answer), so ipvsadm's port_to_service finds no
+    // name for its reals' ports: 80 stays 80 without -n, 0 stays 0.
+    let mut e = entry(Protocol::Tcp, "0.0.0.0", vec![], Scheduler::Wrr);
+    e.fwmark = Some(7);
+    e.ops = true;
+    e.dests = vec![
+        dest("10.1.0.2", 80, Forward::Dr, 1, 0, 0),
+        DestEntry {
+            port: None,
+            ..dest("10.1.0.1", 0, Forward::Nat, 2, 0, 0)
+        },
+    ];
+    let list = ServiceList { services: vec![e] };
+    let fmt = Format::default();
+    let want = "Prot LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\nFWM  7 wrr ops\n  -> 10.1.0.1:0                   Masq    2      0          0         \n  -> 10.1.0.2:80                  Route   1      0          0         \n";
+    assert_eq!(
+        list_service(&list, &ServiceKey::fwmark(7), &fmt).unwrap(),
+        want
+    );
+    assert_eq!(
+        save(&list, false),
+        "-A -f 7 -s wrr -o\n-a -f 7 -r 10.1.0.1:0 -m -w 2\n-a -f 7 -r 10.1.0.2:80 -g -w 1\n"
+    );
 }

@@ -113,6 +113,9 @@ pub struct ServiceOpts {
     pub scheduler: Option<Scheduler>,
     pub flags: Vec<SchedFlag>,
     pub persistence: Option<PersistOpts>,
+    /// `-o`: one-packet scheduling (an `-E` without it clears it).
+    #[serde(default)]
+    pub ops: bool,
 }
 
 impl ServiceOpts {
@@ -122,6 +125,7 @@ impl ServiceOpts {
             scheduler: None,
             flags: Vec::new(),
             persistence: None,
+            ops: false,
         }
     }
 }

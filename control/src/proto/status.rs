@@ -169,6 +169,9 @@ pub struct ServiceEntry {
     pub scheduler: Scheduler,
     pub flags: Vec<SchedFlag>,
     pub persistence: Option<Persistence>,
+    /// One-packet scheduling (`-o`).
+    #[serde(default)]
+    pub ops: bool,
     pub local_addresses: Vec<Ipv4Addr>,
     pub stats: Stats,
     /// In file order (order of addition).
@@ -203,9 +206,11 @@ impl ServiceList {
                         let forward = s.forward_of(r);
                         DestEntry {
                             addr: r.address,
-                            port: r
-                                .port
-                                .filter(|_| !matches!(forward, Forward::Dr | Forward::Tun)),
+                            // A mark service's real keeps its port whatever
+                            // the forwarding, as IPVS does for `-f`.
+                            port: r.port.filter(|_| {
+                                s.fwmark.is_some() || !matches!(forward, Forward::Dr | Forward::Tun)
+                            }),
                             forward,
                             tunnel: s.tunnel_of(r),
                             weight: r.weight,
@@ -227,6 +232,7 @@ impl ServiceList {
                     scheduler: s.scheduler,
                     flags: s.flags.clone(),
                     persistence: s.persistence.clone(),
+                    ops: s.ops,
                     local_addresses: s.local_addresses.clone(),
                     stats: sc.map_or_else(Stats::default, |c| c.stats),
                     dests,

@@ -11,6 +11,8 @@
 //! - `-a` appends the real to `reals` (file order is the order of addition).
 
 #[cfg(test)]
+mod fwmark_tests;
+#[cfg(test)]
 mod tests;
 
 use std::net::Ipv4Addr;
@@ -135,7 +137,7 @@ pub fn add_service(cfg: &Config, o: &ServiceOpts) -> Result<Config> {
         scheduler: o.scheduler.unwrap_or(DEFAULT_SCHEDULER),
         flags: o.flags.clone(),
         persistence: persistence(&o.persistence),
-        ops: false,
+        ops: o.ops,
         forward: Forward::default(),
         tun_type: None,
         tun_port: None,
@@ -156,13 +158,15 @@ pub fn edit_service(cfg: &Config, o: &ServiceOpts) -> Result<Config> {
     s.scheduler = o.scheduler.unwrap_or(DEFAULT_SCHEDULER);
     s.flags = o.flags.clone();
     s.persistence = persistence(&o.persistence);
+    s.ops = o.ops;
     validated(new)
 }
 
 /// `-D`
 pub fn del_service(cfg: &Config, key: &ServiceKey) -> Result<Config> {
     let i = find_service(cfg, key).ok_or_else(|| ControlError::of(ErrorKind::NoService))?;
-    if cfg.services[i].single_port().is_none() {
+    let s = &cfg.services[i];
+    if s.fwmark.is_none() && s.single_port().is_none() {
         return Err(multi_port(cfg, i, key));
     }
     let mut new = cfg.clone();
@@ -187,8 +191,13 @@ pub fn clear(cfg: &Config) -> Result<Config> {
     validated(new)
 }
 
-/// The IPVS destination port of `real` under virtual port `vport`.
+/// The IPVS destination port of `real` under virtual port `vport`. A
+/// firewall-mark service's real has the port it was given, whatever its
+/// forwarding (0: the packet's port), as ipvsadm leaves it for `-f`.
 fn dest_port(s: &Service, real: &Real, vport: u16) -> u16 {
+    if s.fwmark.is_some() {
+        return real.port.unwrap_or(0);
+    }
     match s.forward_of(real) {
         Forward::Dr | Forward::Tun => vport,
         Forward::Nat | Forward::FullNat => real.port.unwrap_or(vport),
@@ -196,8 +205,12 @@ fn dest_port(s: &Service, real: &Real, vport: u16) -> u16 {
 }
 
 /// The destination port a request names: `-g` and `-i` force the virtual
-/// port, a missing port copies it.
+/// port, a missing port copies it (0 for a firewall-mark service, where
+/// ipvsadm keeps the given port whatever the forwarding).
 fn requested_port(o: &DestOpts, forward: Option<Forward>) -> u16 {
+    if o.service.fwmark != 0 {
+        return o.port.unwrap_or(0);
+    }
     match forward {
         Some(Forward::Dr | Forward::Tun) => o.service.port,
         _ => o.port.unwrap_or(o.service.port),
@@ -216,6 +229,7 @@ fn real_of(s: &Service, o: &DestOpts) -> Real {
     let forward = o.forward.unwrap_or(DEFAULT_FORWARD);
     let port = requested_port(o, Some(forward));
     let port = match forward {
+        _ if o.service.fwmark != 0 => (port != 0).then_some(port),
         Forward::Dr | Forward::Tun => None,
         Forward::Nat | Forward::FullNat => (port != o.service.port).then_some(port),
     };

@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use super::{run_process, Output};
+use super::{fvsadm_local, run_process, FakeBackend, Output, EMPTY};
 
 /// Where the oracle's source is looked for.
 fn source_dir() -> PathBuf {
@@ -110,4 +110,62 @@ impl Oracle {
             stdin,
         )
     }
+}
+
+/// An ipvsadm and an fvsadm that start empty and get the same commands.
+pub struct Pair {
+    pub oracle: Oracle,
+    pub backend: Arc<FakeBackend>,
+}
+
+impl Pair {
+    pub fn new() -> Option<Pair> {
+        Some(Pair {
+            oracle: Oracle::new()?,
+            backend: FakeBackend::new(EMPTY),
+        })
+    }
+
+    pub fn both(&self, args: &str, stdin: &str) -> (Output, Output) {
+        (
+            self.oracle.run(args, stdin),
+            fvsadm_local(&self.backend, args, stdin),
+        )
+    }
+
+    /// Runs `args` on both and asserts the same result; returns it.
+    pub fn same(&self, args: &str) -> Output {
+        self.same_in(args, "")
+    }
+
+    pub fn same_in(&self, args: &str, stdin: &str) -> Output {
+        let (want, got) = self.both(args, stdin);
+        assert_eq!(got, want, "fvsadm {args}");
+        got
+    }
+
+    /// Runs every line of `script` on both, each with the same result.
+    pub fn script(&self, script: &str) {
+        for line in script.lines().filter(|l| !l.trim().is_empty()) {
+            self.same(line);
+        }
+    }
+}
+
+/// Every order of `items` (Heap's algorithm).
+pub fn permutations(items: &[&'static str]) -> Vec<Vec<&'static str>> {
+    fn go(k: usize, v: &mut Vec<&'static str>, out: &mut Vec<Vec<&'static str>>) {
+        if k <= 1 {
+            out.push(v.clone());
+            return;
+        }
+        for i in 0..k {
+            go(k - 1, v, out);
+            let j = if k.is_multiple_of(2) { i } else { 0 };
+            v.swap(j, k - 1);
+        }
+    }
+    let mut out = Vec::new();
+    go(items.len(), &mut items.to_vec(), &mut out);
+    out
 }

@@ -87,3 +87,18 @@ fn load_missing_file_names_the_file() {
     let e = Config::load(&path).unwrap_err();
     assert_eq!(e.path, path.display().to_string());
 }
+
+#[test]
+fn the_readme_configuration_reference_is_a_valid_config() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let from = text
+        .find("## Configuration reference")
+        .expect("README has its configuration reference");
+    let start = from + text[from..].find("```yaml\n").expect("a yaml block") + "```yaml\n".len();
+    let end = start + text[start..].find("```").expect("the block ends");
+    match Config::from_yaml_str(&text[start..end]) {
+        Ok(cfg) => check_ok(&cfg),
+        Err(e) => panic!("README's configuration reference: {e}"),
+    }
+}
