@@ -1,0 +1,77 @@
+//! Issue 11 §4 live: a firewall-mark service on the lab. The `marks:` rule
+//! marks the client's TCP traffic to the VIP's port 80; the mark service
+//! (persistent: one template per client for the whole mark) sends every
+//! request to one real; `fvsadm -E -f 7 -s rr` without -p makes it spread;
+//! fvsadm lists and saves it as ipvsadm does.
+mod lab_common;
+use std::time::Duration;
+
+use lab_common::*;
+
+const URL: &str = "http://10.99.0.100/";
+
+#[test]
+fn a_mark_service_serves_its_marked_traffic_live() {
+    let Some(lab) = Lab::try_up(3, "nat") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("ferrovs-fwmark-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("ctl.sock");
+    let base = std::fs::read_to_string(repo().join("configs/lab.yaml")).unwrap();
+    let head = &base[..base.find("services:").unwrap()];
+    let tail = &base[base.find("timeouts:").unwrap()..];
+    let services = "services:
+  - name: marked
+    fwmark: 7
+    scheduler: rr
+    persistence: {timeout: 300}
+    forward: nat
+    reals:
+      - {address: 10.99.1.11, port: 8080}
+      - {address: 10.99.1.12, port: 8080}
+      - {address: 10.99.1.13, port: 8080}
+marks:
+  - {mark: 7, vip: 10.99.0.100, protocol: tcp, ports: [80]}
+";
+    let cfg = format!("{head}{services}\n{tail}")
+        .replace("/run/ferrovs/ferrovs.sock", sock.to_str().unwrap());
+    let cfg_path = dir.join("ferrovs.yaml");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let mut director = lab.director(&cfg_path);
+    lab.wait_for_service(URL, Duration::from_secs(30));
+
+    let (rc, out, _) = fvsadm(&sock, &["-Ln"]);
+    assert_eq!(rc, 0);
+    assert!(out.contains("FWM  7 rr persistent 300\n"), "{out}");
+    let (_, save, _) = fvsadm(&sock, &["-S", "-n"]);
+    assert!(save.contains("-A -f 7 -s rr -p 300\n"), "{save}");
+    assert!(
+        save.contains("-a -f 7 -r 10.99.1.11:8080 -m -w 1\n"),
+        "{save}"
+    );
+
+    // Persistent: the one client stays on one real for the whole mark.
+    let r = lab.http_requests(URL, 30);
+    assert_eq!(r["ok"], 30, "{r}");
+    assert_eq!(r["by_server"].as_object().unwrap().len(), 1, "{r}");
+    let (_, conns, _) = fvsadm(&sock, &["-Lnc"]);
+    assert!(
+        conns.lines().any(|l| l.starts_with("IP ")
+            && l.contains(" NONE ")
+            && l.contains("10.99.0.2:0 ")
+            && l.contains("0.0.0.7:0 ")),
+        "the mark's template is listed: {conns}"
+    );
+
+    // Without persistence, rr spreads the mark's traffic.
+    let (rc, _, err) = fvsadm(&sock, &["-E", "-f", "7", "-s", "rr"]);
+    assert_eq!(rc, 0, "{err}");
+    let r = lab.http_requests(URL, 300);
+    assert_eq!(r["ok"], 300, "{r}");
+    for rs in ["rs1", "rs2", "rs3"] {
+        assert_eq!(r["by_server"][rs], 100, "{r}");
+    }
+    assert!(director.terminate(Duration::from_secs(10)).success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
