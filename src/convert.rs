@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use anyhow::{anyhow, Result};
 use control::config::{self as cfg, Config};
 use dataplane::snapshot::{
-    Encap, Forward, Ipv4Prefix, MarkSpec, NeighborSpec, Persistence, PortMatch, PortSpec, RealSpec,
-    RouteSpec, ServiceSpec, Snapshot,
+    Encap, Forward, HostSpec, Ipv4Prefix, MarkSpec, NeighborSpec, Persistence, PortMatch, PortSpec,
+    RealSpec, RouteSpec, ServiceSpec, Snapshot,
 };
 use dataplane::wire::MacAddr;
 
@@ -60,6 +60,10 @@ pub fn snapshot_with_ids(
                 })
                 .collect(),
             mtu: p.mtu,
+            host: p.host_iface.as_ref().map(|iface| HostSpec {
+                iface: iface.clone(),
+                rate_pps: p.host_rate_pps,
+            }),
         });
     }
     let mut routes = Vec::new();

@@ -93,6 +93,12 @@ impl PortIo for DpdkIo {
     fn alloc(&mut self) -> Option<Mbuf> {
         self.pool.alloc()
     }
+    /// No live twin yet (`run` refuses `host_iface`): the frame comes back
+    /// and is dropped, counted.
+    #[inline]
+    fn to_host(&mut self, _port: usize, frame: Mbuf) -> Result<(), Mbuf> {
+        Err(frame)
+    }
 }
 
 pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
@@ -100,6 +106,9 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     let nworkers = cores.len();
     if nworkers == 0 {
         bail!("workers.cores: at least one core is needed");
+    }
+    if let Some(i) = config.ports.iter().position(|p| p.host_iface.is_some()) {
+        bail!("ports[{i}].host_iface: the live host path is not built yet (replay decides and counts it)");
     }
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())

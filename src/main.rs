@@ -38,6 +38,9 @@ enum Cmd {
         /// Write a JSON report of counters and decisions here.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Write the frames that would go to the ports' kernel twins here.
+        #[arg(long = "host-out")]
+        host_out: Option<PathBuf>,
     },
     /// Configuration tools.
     Config {
@@ -80,7 +83,14 @@ fn main() -> Result<()> {
             input,
             output,
             report,
-        } => replay(&load(&config)?, &input, &output, report.as_ref()),
+            host_out,
+        } => replay(
+            &load(&config)?,
+            &input,
+            &output,
+            report.as_ref(),
+            host_out.as_ref(),
+        ),
         Cmd::Config { cmd } => match cmd {
             ConfigCmd::Check { file } => {
                 check_machine(&load(&file)?, &file)?;
@@ -140,6 +150,7 @@ fn replay(
     input: &PathBuf,
     output: &PathBuf,
     report: Option<&PathBuf>,
+    host_out: Option<&PathBuf>,
 ) -> Result<()> {
     let snap = convert::snapshot(config, &[], 1)?;
     let reader =
@@ -147,11 +158,18 @@ fn replay(
     let writer = BufWriter::new(
         File::create(output).with_context(|| format!("creating {}", output.display()))?,
     );
-    let r = dataplane::replay::replay(snap, reader, writer)?;
+    let host_writer = match host_out {
+        Some(p) => Some(Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )) as Box<dyn std::io::Write>),
+        None => None,
+    };
+    let r = dataplane::replay::replay(snap, reader, writer, host_writer)?;
     println!(
-        "replay: {} frames in, {} out, {} connections, {} dropped",
+        "replay: {} frames in, {} out, {} to host, {} connections, {} dropped",
         r.frames_in,
         r.frames_out,
+        r.frames_to_host,
         r.conns_created,
         r.drops.values().sum::<u64>()
     );

@@ -30,6 +30,9 @@ impl PortIo for Idle {
     fn alloc(&mut self) -> Option<VecFrame> {
         None
     }
+    fn to_host(&mut self, _port: usize, frame: VecFrame) -> Result<(), VecFrame> {
+        Err(frame)
+    }
 }
 
 fn config_path() -> PathBuf {

@@ -160,6 +160,10 @@ impl Output<BenchFrame> for Recycle {
     ) -> Result<(), BenchFrame> {
         Err(frame)
     }
+    /// The benchmarks' ports have no kernel twin: never called.
+    fn to_host(&mut self, _port: usize, frame: BenchFrame) -> Result<(), BenchFrame> {
+        Err(frame)
+    }
 }
 
 /// Which direction and forwarding method the steady-state frames exercise.

@@ -30,6 +30,7 @@ fn empty() -> Config {
             eal_args: Vec::new(),
             mbufs: 8191,
             burst: 32,
+            host_core: None,
         },
         ports: Vec::new(),
         routes: Vec::new(),

@@ -3,6 +3,7 @@
 pub mod fabric;
 pub mod forward;
 pub mod frame;
+pub mod host;
 pub mod neighbor;
 pub mod pcap;
 pub mod pipeline;

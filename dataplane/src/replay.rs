@@ -1,12 +1,14 @@
 //! Offline runs: frames from a pcap go through the same worker and pipeline
 //! as live traffic, the clock is the capture's timestamps, and every frame the
-//! pipeline transmits is written to the output pcap. No DPDK, no root.
+//! pipeline transmits is written to the output pcap, and every frame it hands
+//! to a port's kernel twin to the optional host pcap. No DPDK, no root.
 use std::io::{Read, Write};
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::frame::{Frame, VecFrame};
+use crate::host::HostDrop;
 use crate::pcap::{PcapError, PcapReader, PcapWriter};
 use crate::pipeline::Pipeline;
 use crate::service::ServiceBuildError;
@@ -26,9 +28,12 @@ pub enum ReplayError {
 struct ReplayIo<W: Write> {
     next: Option<VecFrame>,
     writer: PcapWriter<W>,
+    /// Where frames for the kernel twins go (counted either way).
+    host: Option<PcapWriter<Box<dyn Write>>>,
     now_ns: u64,
     error: Option<PcapError>,
     sent: Vec<SentFrame>,
+    to_host: Vec<SentFrame>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,6 +61,27 @@ impl<W: Write> PortIo for ReplayIo<W> {
     fn alloc(&mut self) -> Option<VecFrame> {
         Some(VecFrame::empty())
     }
+    fn to_host(&mut self, port: usize, frame: VecFrame) -> Result<(), VecFrame> {
+        self.to_host.push(SentFrame {
+            port,
+            len: frame.len(),
+        });
+        if let Some(w) = &mut self.host {
+            if let Err(e) = w.write(self.now_ns, frame.data()) {
+                self.error.get_or_insert(e);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one port's kernel twin got (and what was dropped on the way).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct HostReport {
+    pub port: String,
+    pub frames: u64,
+    pub bytes: u64,
+    pub drops: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -106,23 +132,32 @@ pub struct ReplayReport {
     pub drops: std::collections::BTreeMap<String, u64>,
     pub services: Vec<ServiceReport>,
     pub sent: Vec<SentFrame>,
+    /// Frames handed to the kernel twins (all ports).
+    pub frames_to_host: u64,
+    /// Per port with a kernel twin.
+    pub host: Vec<HostReport>,
+    pub to_host: Vec<SentFrame>,
     pub trace: Vec<TraceEntry>,
 }
 
-/// Runs `input` through a single-core pipeline configured by `snap`.
+/// Runs `input` through a single-core pipeline configured by `snap`; frames
+/// for the kernel twins go to `host_out` when given.
 pub fn replay<R: Read, W: Write>(
     snap: Snapshot,
     input: R,
     output: W,
+    host_out: Option<Box<dyn Write>>,
 ) -> Result<ReplayReport, ReplayError> {
     let stats = Arc::new(CoreStats::default());
     let pipeline = Pipeline::new(0, 1, Arc::new(snap), stats.clone())?;
     let io = ReplayIo {
         next: None,
         writer: PcapWriter::new(output)?,
+        host: host_out.map(PcapWriter::new).transpose()?,
         now_ns: 0,
         error: None,
         sent: Vec::new(),
+        to_host: Vec::new(),
     };
     let mut worker = Worker::new(pipeline, io, 32);
     let mut reader = PcapReader::new(input)?;
@@ -148,10 +183,35 @@ pub fn replay<R: Read, W: Write>(
         return Err(e.into());
     }
     io.writer.flush()?;
+    if let Some(w) = &mut io.host {
+        w.flush()?;
+    }
     let sent = std::mem::take(&mut io.sent);
+    let to_host = std::mem::take(&mut io.to_host);
     let mut r = report(&worker.pipeline, &stats, frames_in, sent);
+    r.frames_to_host = to_host.len() as u64;
+    r.to_host = to_host;
+    r.host = host_report(&worker.pipeline);
     r.trace = trace;
     Ok(r)
+}
+
+fn host_report(p: &Pipeline<VecFrame>) -> Vec<HostReport> {
+    p.snapshot()
+        .ports
+        .iter()
+        .zip(p.host_counters())
+        .filter(|(spec, _)| spec.host.is_some())
+        .map(|(spec, c)| HostReport {
+            port: spec.name.clone(),
+            frames: c.to_kernel_frames.get(),
+            bytes: c.to_kernel_bytes.get(),
+            drops: HostDrop::ALL
+                .iter()
+                .map(|r| (r.name().to_owned(), c.drops_of(*r)))
+                .collect(),
+        })
+        .collect()
 }
 
 fn report(
@@ -208,6 +268,9 @@ fn report(
         drops,
         services,
         sent,
+        frames_to_host: 0,
+        host: Vec::new(),
+        to_host: Vec::new(),
         trace: Vec::new(),
     }
 }

@@ -58,6 +58,15 @@ pub struct PortSpec {
     pub mac: MacAddr,
     pub addresses: Vec<Ipv4Prefix>,
     pub mtu: u16,
+    /// The port's kernel twin, if it has one (`ports[].host_iface`).
+    pub host: Option<HostSpec>,
+}
+
+/// A port's host path: the twin's name and the most frames a second it gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostSpec {
+    pub iface: String,
+    pub rate_pps: u32,
 }
 
 #[derive(Clone, Debug)]

@@ -21,6 +21,9 @@ pub trait PortIo {
     /// (those were released).
     fn tx(&mut self, port: usize, frames: &mut Vec<Self::F>) -> usize;
     fn alloc(&mut self) -> Option<Self::F>;
+    /// Hands a frame received on `port` to its kernel twin without blocking;
+    /// gives it back when that is impossible (ring full).
+    fn to_host(&mut self, port: usize, frame: Self::F) -> Result<(), Self::F>;
 }
 
 pub struct Worker<Io: PortIo> {
@@ -68,6 +71,10 @@ impl<Io: PortIo> Output<Io::F> for Batch<'_, Io> {
             Some(f) if core != self.core => f.redirect(self.core, core, port, frame),
             _ => Err(frame),
         }
+    }
+    #[inline]
+    fn to_host(&mut self, port: usize, frame: Io::F) -> Result<(), Io::F> {
+        self.io.to_host(port, frame)
     }
 }
 

@@ -83,6 +83,8 @@ fn port(name: &str, flow_steering: FlowSteering) -> Port {
         addresses: vec![],
         mtu: 1500,
         flow_steering,
+        host_iface: None,
+        host_rate_pps: 50_000,
     }
 }
 

@@ -203,17 +203,21 @@ pub fn parse_tcp(f: &[u8]) -> Seen {
 
 pub struct Replay {
     pub out: Vec<(u64, Vec<u8>)>,
+    /// What went to the kernel twins (`--host-out`).
+    pub host: Vec<(u64, Vec<u8>)>,
     pub report: serde_json::Value,
     pub stdout: String,
 }
 
 /// Writes `frames` (timestamp ns, bytes) to a pcap, runs `ferrovs replay`
-/// with `config`, and returns the output frames and the JSON report.
+/// with `config`, and returns the output frames, the frames for the kernel
+/// twins and the JSON report.
 pub fn replay(config: &Path, frames: &[(u64, Vec<u8>)]) -> Replay {
     let dir = tempdir();
     let input = dir.join("in.pcap");
     let output = dir.join("out.pcap");
     let report = dir.join("report.json");
+    let host = dir.join("host.pcap");
     let mut w = PcapWriter::new(std::fs::File::create(&input).unwrap()).unwrap();
     for (ts, f) in frames {
         w.write(*ts, f).unwrap();
@@ -229,6 +233,8 @@ pub fn replay(config: &Path, frames: &[(u64, Vec<u8>)]) -> Replay {
         .arg(&output)
         .arg("--report")
         .arg(&report)
+        .arg("--host-out")
+        .arg(&host)
         .output()
         .expect("running ferrovs replay");
     assert!(
@@ -236,21 +242,19 @@ pub fn replay(config: &Path, frames: &[(u64, Vec<u8>)]) -> Replay {
         "replay failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let mut r = PcapReader::new(std::fs::File::open(&output).unwrap()).unwrap();
-    let mut out = Vec::new();
-    while let Some(rec) = r.next_record().unwrap() {
-        out.push((rec.ts_nanos, rec.data));
-    }
+    let out = read_pcap(&output);
+    let host = read_pcap(&host);
     let report = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     Replay {
         out,
+        host,
         report,
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
     }
 }
 
-fn tempdir() -> PathBuf {
+pub fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let d = std::env::temp_dir().join(format!(
@@ -260,6 +264,15 @@ fn tempdir() -> PathBuf {
     ));
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+fn read_pcap(path: &Path) -> Vec<(u64, Vec<u8>)> {
+    let mut r = PcapReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut out = Vec::new();
+    while let Some(rec) = r.next_record().unwrap() {
+        out.push((rec.ts_nanos, rec.data));
+    }
+    out
 }
 
 pub fn nat_config() -> PathBuf {

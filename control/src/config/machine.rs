@@ -136,14 +136,25 @@ impl fmt::Display for CpuList {
 }
 
 impl Config {
-    /// The configuration against the machine: every `workers.cores` entry an
-    /// online CPU, and every worker's connection and template tables, full,
+    /// The configuration against the machine: every `workers.cores` entry
+    /// (and `workers.host_core`) an online CPU, and every worker's connection and template tables, full,
     /// within the memory available. Run after `validate`.
     pub fn validate_machine(&self, facts: &MachineFacts) -> Result<(), ConfigError> {
         for (i, &core) in self.workers.cores.iter().enumerate() {
             if !facts.online_cpus.contains(core) {
                 return Err(ConfigError::new(
                     format!("workers.cores[{i}]"),
+                    format!(
+                        "CPU {core} is not online (online CPUs: {})",
+                        facts.online_cpus
+                    ),
+                ));
+            }
+        }
+        if let Some(core) = self.workers.host_core {
+            if !facts.online_cpus.contains(core) {
+                return Err(ConfigError::new(
+                    "workers.host_core",
                     format!(
                         "CPU {core} is not online (online CPUs: {})",
                         facts.online_cpus

@@ -9,6 +9,7 @@
 mod capacity;
 mod device;
 mod error;
+mod host;
 mod kinds;
 pub mod machine;
 mod marks;

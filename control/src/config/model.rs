@@ -72,6 +72,10 @@ pub struct Workers {
     /// RX/TX burst size. Default 32.
     #[serde(default = "default_burst")]
     pub burst: u32,
+    /// The core of the host-path thread (kernel twins); not a worker core.
+    /// Absent: the EAL main thread's core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_core: Option<u32>,
 }
 
 /// A network port of the director.
@@ -93,6 +97,13 @@ pub struct Port {
     /// rte_flow steering of FullNAT replies to their owner core. Default auto.
     #[serde(default, skip_serializing_if = "FlowSteering::is_auto")]
     pub flow_steering: FlowSteering,
+    /// The kernel twin of this port (a TAP interface of this name), which
+    /// gets what the dataplane does not consume. Absent: no host path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_iface: Option<String>,
+    /// Most frames per second handed to the kernel twin. Default 50 000.
+    #[serde(default = "default_host_rate_pps")]
+    pub host_rate_pps: u32,
 }
 
 /// A static route.
@@ -391,6 +402,9 @@ fn default_burst() -> u32 {
 }
 fn default_mtu() -> u16 {
     1500
+}
+fn default_host_rate_pps() -> u32 {
+    50_000
 }
 fn default_weight() -> u32 {
     1

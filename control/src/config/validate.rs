@@ -24,6 +24,7 @@ pub(crate) fn validate(cfg: &Config) -> Result {
     workers(&cfg.workers)?;
     let ports = ports(&cfg.ports)?;
     device::distinct(&cfg.ports)?;
+    super::host::check(cfg)?;
     for (i, r) in cfg.routes.iter().enumerate() {
         route(i, r, &cfg.ports, &ports)?;
     }

@@ -1,5 +1,7 @@
 //! ARP: answer for our own addresses and every VIP, learn neighbours from
-//! what concerns us, and ask for next hops we do not know yet.
+//! what concerns us, and ask for next hops we do not know yet. On a port
+//! with a kernel twin, the twin answers for the port's addresses (one
+//! request, one answer) and sees the replies the dataplane learns from.
 use std::net::Ipv4Addr;
 
 use conntrack::Millis;
@@ -54,8 +56,16 @@ impl<F: Frame> Pipeline<F> {
         if !ours {
             return Verdict::Drop(DropReason::ArpNotForUs);
         }
+        let kernels = self.kernel_address(in_port, tpa);
         if op != ArpOp::REQUEST {
-            return Verdict::Consumed;
+            return if kernels {
+                Verdict::ToHost
+            } else {
+                Verdict::Consumed
+            };
+        }
+        if kernels {
+            return Verdict::ToHost;
         }
         arp.make_reply(our_mac);
         if let Ok(mut eth) = EthernetFrame::new_checked(&mut *data) {

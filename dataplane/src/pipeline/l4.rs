@@ -38,10 +38,14 @@ impl<F: Frame> Pipeline<F> {
             Ok(ip) => ip,
             Err(e) => return Verdict::Drop(DropReason::from_ip_error(e)),
         };
+        let (src, dst, proto) = (ip.src_addr(), ip.dst_addr(), ip.protocol());
         if ip.is_fragment() {
+            // The kernel reassembles its own traffic; the dataplane does not.
+            if self.kernel_address(in_port, dst) {
+                return Verdict::ToHost;
+            }
             return Verdict::Drop(DropReason::Fragment);
         }
-        let (src, dst, proto) = (ip.src_addr(), ip.dst_addr(), ip.protocol());
         let (hl, tl) = (ip.header_len(), usize::from(ip.total_len()));
         let l4 = &ipbuf[hl..tl];
         let (proto, sport, dport, flags) = match proto {
@@ -58,16 +62,21 @@ impl<F: Frame> Pipeline<F> {
             IpProtocol::ICMP => {
                 let echo = l4.first() == Some(&ICMP_ECHO_REQUEST);
                 if self.snap.is_own_address(in_port, dst) || (echo && self.snap.is_vip(dst)) {
-                    return self.local(data, hl, tl);
+                    return self.local(data, in_port, hl, tl);
                 }
                 return self.icmp_error(data, hl, tl, now);
             }
             _ if self.snap.is_own_address(in_port, dst) => {
-                return Verdict::Drop(DropReason::LocalUnsupported)
+                return self.local_unserved(in_port, dst);
             }
             _ => return Verdict::Drop(DropReason::UnsupportedProtocol),
         };
         if ip.ttl() <= 1 {
+            // Delivered locally, a TTL of 1 is fine (multicast routing
+            // protocols send nothing else).
+            if self.kernel_address(in_port, dst) {
+                return Verdict::ToHost;
+            }
             return Verdict::Drop(DropReason::TtlExceeded);
         }
         let h = Headers {
@@ -92,7 +101,7 @@ impl<F: Frame> Pipeline<F> {
             Some((id, dir)) => (id, dir, false),
             None => {
                 if self.snap.is_own_address(in_port, dst) {
-                    return Verdict::Drop(DropReason::LocalUnsupported);
+                    return self.local_unserved(in_port, dst);
                 }
                 let svc = self.find_service(proto, dst, dport);
                 let owner = self.owner_of(&h, svc.is_some());

@@ -1,5 +1,8 @@
 //! Traffic addressed to the director itself: ICMP echo to its addresses and
-//! to every VIP is answered; anything else is not served here.
+//! to every VIP is answered; anything else goes to the port's kernel twin,
+//! or is dropped on a port without one.
+use std::net::Ipv4Addr;
+
 use super::{Pipeline, Verdict};
 use crate::frame::Frame;
 use crate::stats::DropReason;
@@ -10,7 +13,13 @@ const REPLY_TTL: u8 = 64;
 
 impl<F: Frame> Pipeline<F> {
     /// `data` is the whole frame; its IPv4 header was validated by the caller.
-    pub(super) fn local(&mut self, data: &mut [u8], hl: usize, tl: usize) -> Verdict {
+    pub(super) fn local(
+        &mut self,
+        data: &mut [u8],
+        in_port: usize,
+        hl: usize,
+        tl: usize,
+    ) -> Verdict {
         let ip_end = ETH_LEN + tl;
         {
             let Some(ipbuf) = data.get_mut(ETH_LEN..ip_end) else {
@@ -21,7 +30,7 @@ impl<F: Frame> Pipeline<F> {
                 (ip.protocol(), ip.src_addr(), ip.dst_addr())
             };
             if proto != IpProtocol::ICMP {
-                return Verdict::Drop(DropReason::LocalUnsupported);
+                return self.local_unserved(in_port, dst);
             }
             let Some(l4) = ipbuf.get_mut(hl..) else {
                 return Verdict::Drop(DropReason::TruncatedL4);
@@ -30,7 +39,8 @@ impl<F: Frame> Pipeline<F> {
                 return Verdict::Drop(DropReason::TruncatedL4);
             };
             if icmp.msg_type() != IcmpType::ECHO_REQUEST {
-                return Verdict::Drop(DropReason::LocalUnsupported);
+                // Echo replies to the kernel's pings, errors about its sockets.
+                return self.local_unserved(in_port, dst);
             }
             if icmp.echo_request_to_reply().is_err() {
                 return Verdict::Drop(DropReason::TruncatedL4);
@@ -46,5 +56,15 @@ impl<F: Frame> Pipeline<F> {
         }
         self.stats.icmp_echo_replies.add(1);
         Verdict::ReplySamePort
+    }
+
+    /// A frame for the director's address `dst` that the pipeline does not
+    /// serve: the kernel twin's, if the port has one.
+    pub(super) fn local_unserved(&self, in_port: usize, dst: Ipv4Addr) -> Verdict {
+        if self.kernel_address(in_port, dst) {
+            Verdict::ToHost
+        } else {
+            Verdict::Drop(DropReason::LocalUnsupported)
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! workers and offline replay. Nothing here locks or allocates per packet.
 mod arp;
 mod emit;
+mod host;
 mod icmp_err;
 mod l4;
 mod local;
@@ -19,6 +20,7 @@ use conntrack::{Conn, ConnId, ConnTable, Millis, Proto, TemplateTable};
 use hashbrown::HashMap;
 
 use crate::frame::Frame;
+use crate::host::{HostCounters, RateGate};
 use crate::neighbor::{NeighborTable, NeighborUpdate, Pending, MAX_PENDING};
 use crate::route::RouteTable;
 use crate::service::{ServiceBuildError, ServiceState};
@@ -33,6 +35,9 @@ pub trait Output<F> {
     /// Hands a frame received on `port` to the core that owns its connection.
     /// Returns the frame when that is impossible (ring full, single core).
     fn redirect(&mut self, core: usize, port: usize, frame: F) -> Result<(), F>;
+    /// Hands a frame received on `port` to that port's kernel twin without
+    /// blocking. Returns the frame when that is impossible (ring full).
+    fn to_host(&mut self, port: usize, frame: F) -> Result<(), F>;
 }
 
 /// Most connections expired per housekeeping call: bounds the pause.
@@ -77,6 +82,10 @@ pub struct Pipeline<F> {
     scratch: Vec<u8>,
     /// The connection the last frame belonged to (replay traces, debugging).
     last_conn: Option<ConnId>,
+    /// Per port: this core's share of the twin's rate; `None` without a twin.
+    host_gates: Vec<Option<RateGate>>,
+    /// Per port: this core's host-path counters.
+    host_counters: Arc<[HostCounters]>,
 }
 
 impl<F: Frame> Pipeline<F> {
@@ -97,6 +106,8 @@ impl<F: Frame> Pipeline<F> {
             learned: Vec::with_capacity(MAX_LEARNED),
             scratch: Vec::with_capacity(SCRATCH_BYTES),
             last_conn: None,
+            host_gates: Vec::new(),
+            host_counters: snap.ports.iter().map(|_| HostCounters::default()).collect(),
             routes: RouteTable::default(),
             services: Vec::new(),
             exact: HashMap::new(),
@@ -179,6 +190,7 @@ impl<F: Frame> Pipeline<F> {
             .filter_map(|s| s.persistence.as_ref())
             .fold(u32::MAX, |m, p| m & u32::from(p.netmask));
         self.routes = RouteTable::from_snapshot(&snap);
+        self.set_host_gates(&snap);
         self.neigh.set_statics(&snap);
         self.conns.set_timeouts(snap.timeouts);
         self.services = services;
@@ -253,6 +265,7 @@ impl<F: Frame> Pipeline<F> {
                 Ok(()) => self.stats.redirected.add(1),
                 Err(_frame) => self.stats.count_drop(DropReason::RedirectFull),
             },
+            Verdict::ToHost => self.hand_to_host(in_port, frame, now, out),
         }
     }
 
@@ -300,13 +313,17 @@ impl<F: Frame> Pipeline<F> {
             (eth.dst_addr(), eth.ethertype())
         };
         // A bridge floods unknown unicast: only frames for us (or broadcast) count.
+        // IPv4 multicast and broadcast are the kernel twin's (VRRP, sync, routing).
         if dst != our_mac && dst != MacAddr::BROADCAST {
+            if dst.is_multicast() && ethertype == EtherType::IPV4 {
+                return self.host_or(in_port, DropReason::NotForUs);
+            }
             return Verdict::Drop(DropReason::NotForUs);
         }
         match ethertype {
             EtherType::ARP => self.arp(frame.data_mut(), in_port, our_mac, now, out),
             EtherType::IPV4 if dst == our_mac => self.ipv4(frame, in_port, now),
-            EtherType::IPV4 => Verdict::Drop(DropReason::NotForUs),
+            EtherType::IPV4 => self.host_or(in_port, DropReason::NotForUs),
             _ => Verdict::Drop(DropReason::UnknownEtherType),
         }
     }
@@ -384,4 +401,6 @@ pub(crate) enum Verdict {
     Route(Ipv4Addr),
     /// Another core owns this connection.
     Redirect(usize),
+    /// For the kernel twin of the port it came in on (only on ports with one).
+    ToHost,
 }

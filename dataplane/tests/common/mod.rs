@@ -55,6 +55,7 @@ pub fn snapshot(reals: Vec<RealSpec>, expire_nodest_conn: bool) -> Snapshot {
                 },
             ],
             mtu: 1500,
+            host: None,
         }],
         routes: vec![],
         neighbors,
@@ -110,6 +111,8 @@ pub fn segment_to(dst: Ipv4Addr, sport: u16, dport: u16, flags: u8) -> VecFrame 
 pub struct Sink {
     pub sent: Vec<Vec<u8>>,
     pub redirected_to: Vec<usize>,
+    /// Frames handed to a kernel twin, with the port.
+    pub to_host: Vec<(usize, Vec<u8>)>,
 }
 
 impl Output<VecFrame> for Sink {
@@ -122,5 +125,9 @@ impl Output<VecFrame> for Sink {
     fn redirect(&mut self, core: usize, _port: usize, frame: VecFrame) -> Result<(), VecFrame> {
         self.redirected_to.push(core);
         Err(frame)
+    }
+    fn to_host(&mut self, port: usize, frame: VecFrame) -> Result<(), VecFrame> {
+        self.to_host.push((port, frame.data().to_vec()));
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 mod device;
 mod examples;
+mod host;
 mod marks;
 mod net_types;
 mod parse;

@@ -60,6 +60,20 @@ fn workers_cores_must_be_online() {
 }
 
 #[test]
+fn host_core_must_be_online() {
+    let mut cfg = base();
+    cfg.workers.host_core = Some(0);
+    assert!(cfg.validate_machine(&facts("0-1", 8 * GIB)).is_ok());
+    cfg.workers.host_core = Some(3);
+    let e = cfg.validate_machine(&facts("0-1", 8 * GIB)).unwrap_err();
+    assert_error(
+        &e,
+        "workers.host_core",
+        "CPU 3 is not online (online CPUs: 0-1)",
+    );
+}
+
+#[test]
 fn conn_max_must_fit_the_memory_available() {
     let mut cfg = base();
     cfg.workers.cores = vec![0, 1];
