@@ -9,20 +9,22 @@ use std::sync::Arc;
 use common::{real, segment, snapshot, Sink, CLIENT, VIP};
 use dataplane::shared::{CoreShared, ViewKind};
 use dataplane::snapshot::Persistence;
-use dataplane::{CoreStats, Pipeline};
+use dataplane::{CoreStats, Pipeline, VecFrame};
 
-#[test]
-fn a_listing_shows_connections_then_templates() {
+/// A persistent service (`timeout_s`, `netmask`) whose client sent one SYN at 1 s.
+fn one_syn(timeout_s: u32, netmask: Ipv4Addr) -> (Pipeline<VecFrame>, Sink, CoreShared) {
     let mut snap = snapshot(vec![real(0, 11)], false);
-    snap.services[0].persistence = Some(Persistence {
-        timeout_s: 300,
-        netmask: Ipv4Addr::new(255, 255, 255, 0),
-    });
+    snap.services[0].persistence = Some(Persistence { timeout_s, netmask });
     let stats = Arc::new(CoreStats::default());
     let mut p = Pipeline::new(0, 1, Arc::new(snap), stats.clone()).unwrap();
     let mut out = Sink::default();
     p.process(segment(40000, 0x02), 0, 1_000, &mut out);
-    let shared = CoreShared::new(stats);
+    (p, out, CoreShared::new(stats))
+}
+
+#[test]
+fn a_listing_shows_connections_then_templates() {
+    let (mut p, mut out, shared) = one_syn(300, Ipv4Addr::new(255, 255, 255, 0));
     shared.request_conns();
     shared.serve(p.conns(), p.templates(), 11_000);
     let list = shared.take_conns().expect("answered");
@@ -54,16 +56,7 @@ fn a_listing_shows_connections_then_templates() {
 
 #[test]
 fn a_listing_leaves_out_what_timed_out_before_the_wheel_freed_it() {
-    let mut snap = snapshot(vec![real(0, 11)], false);
-    snap.services[0].persistence = Some(Persistence {
-        timeout_s: 30,
-        netmask: Ipv4Addr::BROADCAST,
-    });
-    let stats = Arc::new(CoreStats::default());
-    let mut p = Pipeline::new(0, 1, Arc::new(snap), stats.clone()).unwrap();
-    let mut out = Sink::default();
-    p.process(segment(40000, 0x02), 0, 1_000, &mut out);
-    let shared = CoreShared::new(stats);
+    let (mut p, _out, shared) = one_syn(30, Ipv4Addr::BROADCAST);
     // SYN_RECV ends at 61 s; no housekeeping ran, so it is still in its table.
     // The template, due at 31 s while it controlled the connection, was
     // re-armed to 91 s, as the kernel's timer would have done.
