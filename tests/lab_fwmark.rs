@@ -15,12 +15,6 @@ fn a_mark_service_serves_its_marked_traffic_live() {
     let Some(lab) = Lab::try_up(3, "nat") else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("ferrovs-fwmark-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sock = dir.join("ctl.sock");
-    let base = std::fs::read_to_string(repo().join("configs/lab.yaml")).unwrap();
-    let head = &base[..base.find("services:").unwrap()];
-    let tail = &base[base.find("timeouts:").unwrap()..];
     let services = "services:
   - name: marked
     fwmark: 7
@@ -34,17 +28,15 @@ fn a_mark_service_serves_its_marked_traffic_live() {
 marks:
   - {mark: 7, vip: 10.99.0.100, protocol: tcp, ports: [80]}
 ";
-    let cfg = format!("{head}{services}\n{tail}")
-        .replace("/run/ferrovs/ferrovs.sock", sock.to_str().unwrap());
-    let cfg_path = dir.join("ferrovs.yaml");
-    std::fs::write(&cfg_path, cfg).unwrap();
-    let mut director = lab.director(&cfg_path);
+    let cfg = LabConfig::new("fwmark", Some(services));
+    let sock = &cfg.sock;
+    let mut director = lab.director(&cfg.path);
     lab.wait_for_service(URL, Duration::from_secs(30));
 
-    let (rc, out, _) = fvsadm(&sock, &["-Ln"]);
+    let (rc, out, _) = fvsadm(sock, &["-Ln"]);
     assert_eq!(rc, 0);
     assert!(out.contains("FWM  7 rr persistent 300\n"), "{out}");
-    let (_, save, _) = fvsadm(&sock, &["-S", "-n"]);
+    let (_, save, _) = fvsadm(sock, &["-S", "-n"]);
     assert!(save.contains("-A -f 7 -s rr -p 300\n"), "{save}");
     assert!(
         save.contains("-a -f 7 -r 10.99.1.11:8080 -m -w 1\n"),
@@ -55,7 +47,7 @@ marks:
     let r = lab.http_requests(URL, 30);
     assert_eq!(r["ok"], 30, "{r}");
     assert_eq!(r["by_server"].as_object().unwrap().len(), 1, "{r}");
-    let (_, conns, _) = fvsadm(&sock, &["-Lnc"]);
+    let (_, conns, _) = fvsadm(sock, &["-Lnc"]);
     assert!(
         conns.lines().any(|l| l.starts_with("IP ")
             && l.contains(" NONE ")
@@ -65,7 +57,7 @@ marks:
     );
 
     // Without persistence, rr spreads the mark's traffic.
-    let (rc, _, err) = fvsadm(&sock, &["-E", "-f", "7", "-s", "rr"]);
+    let (rc, _, err) = fvsadm(sock, &["-E", "-f", "7", "-s", "rr"]);
     assert_eq!(rc, 0, "{err}");
     let r = lab.http_requests(URL, 300);
     assert_eq!(r["ok"], 300, "{r}");
@@ -73,5 +65,4 @@ marks:
         assert_eq!(r["by_server"][rs], 100, "{r}");
     }
     assert!(director.terminate(Duration::from_secs(10)).success());
-    let _ = std::fs::remove_dir_all(&dir);
 }

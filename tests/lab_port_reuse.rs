@@ -21,16 +21,15 @@ fn a_client_reusing_its_port_is_rescheduled_and_never_reaches_a_removed_real() {
     let Some(lab) = Lab::try_up(3, "nat") else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("ferrovs-reuse-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sock = dir.join("ctl.sock");
-    let cfg = std::fs::read_to_string(repo().join("configs/lab.yaml"))
-        .unwrap()
-        .replace("/run/ferrovs/ferrovs.sock", sock.to_str().unwrap());
-    assert!(cfg.contains("scheduler: rr"), "the lab service is rr");
-    let cfg_path = dir.join("ferrovs.yaml");
-    std::fs::write(&cfg_path, cfg).unwrap();
-    let mut director = lab.director(&cfg_path);
+    let cfg = LabConfig::new("reuse", None);
+    let sock = &cfg.sock;
+    assert!(
+        std::fs::read_to_string(&cfg.path)
+            .unwrap()
+            .contains("scheduler: rr"),
+        "the lab service is rr"
+    );
+    let mut director = lab.director(&cfg.path);
     lab.wait_for_service(URL, Duration::from_secs(30));
 
     // Every connection from the one port: each finds the last one's entry in
@@ -40,7 +39,7 @@ fn a_client_reusing_its_port_is_rescheduled_and_never_reaches_a_removed_real() {
     for rs in ["rs1", "rs2", "rs3"] {
         assert_eq!(r["by_server"][rs], 3, "rr over every real: {r}");
     }
-    let (_, conns, _) = fvsadm(&sock, &["-Lnc"]);
+    let (_, conns, _) = fvsadm(sock, &["-Lnc"]);
     assert!(
         conns.contains(&format!("TIME_WAIT   10.99.0.2:{SPORT}")),
         "the port's entry waits in TIME_WAIT: {conns}"
@@ -48,7 +47,7 @@ fn a_client_reusing_its_port_is_rescheduled_and_never_reaches_a_removed_real() {
 
     // The operator removes a real; the client keeps reusing its port.
     let (rc, out, err) = fvsadm(
-        &sock,
+        sock,
         &["-d", "-t", "10.99.0.100:80", "-r", "10.99.1.11:8080"],
     );
     assert_eq!(rc, 0, "{out}{err}");
@@ -61,5 +60,4 @@ fn a_client_reusing_its_port_is_rescheduled_and_never_reaches_a_removed_real() {
     assert_eq!(r["by_server"]["rs2"], 4, "{r}");
     assert_eq!(r["by_server"]["rs3"], 4, "{r}");
     assert!(director.terminate(Duration::from_secs(10)).success());
-    let _ = std::fs::remove_dir_all(&dir);
 }

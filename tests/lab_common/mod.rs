@@ -272,3 +272,39 @@ impl Drop for Background {
         }
     }
 }
+
+/// configs/lab.yaml in a private directory, with its own control socket and,
+/// when `services` is given, that YAML in place of the file's `services:`
+/// section (it may add top-level keys such as `marks:`). Removed on drop.
+pub struct LabConfig {
+    pub dir: PathBuf,
+    pub path: PathBuf,
+    pub sock: PathBuf,
+}
+
+impl LabConfig {
+    pub fn new(name: &str, services: Option<&str>) -> LabConfig {
+        let dir = std::env::temp_dir().join(format!("ferrovs-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("ctl.sock");
+        let base = std::fs::read_to_string(repo().join("configs/lab.yaml")).unwrap();
+        let text = match services {
+            Some(s) => {
+                let head = &base[..base.find("services:").unwrap()];
+                let tail = &base[base.find("timeouts:").unwrap()..];
+                format!("{head}{s}\n{tail}")
+            }
+            None => base,
+        };
+        let text = text.replace("/run/ferrovs/ferrovs.sock", sock.to_str().unwrap());
+        let path = dir.join("ferrovs.yaml");
+        std::fs::write(&path, text).unwrap();
+        LabConfig { dir, path, sock }
+    }
+}
+
+impl Drop for LabConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
