@@ -342,9 +342,7 @@ impl TemplateTable {
             }) else {
                 break;
             };
-            if self.slab.get(slot as usize).is_none_or(|t| !t.in_use) {
-                continue;
-            }
+            // (A slot freed meanwhile is not alive, and `free_slot` skips it.)
             if self.settle(slot, now) {
                 // Re-arming counts as work so a flood of busy templates stays bounded.
                 let e = self.slab[slot as usize].expires;
