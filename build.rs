@@ -19,6 +19,9 @@ fn main() {
             panic!("libdpdk >= {MIN_DPDK} not found by pkg-config ({e}); install libdpdk-dev (make deps)")
         });
 
+    // rte_vdev_init lives in the vdev bus driver, which libdpdk.pc leaves to plugins.
+    println!("cargo:rustc-link-lib=dylib=rte_bus_vdev");
+
     // DPDK's cflags carry -include rte_config.h and -march; bindgen and cc need both.
     let mut clang_args: Vec<String> = dpdk
         .include_paths
@@ -41,6 +44,8 @@ fn main() {
         .allowlist_function("rte_pktmbuf_(pool_create|alloc|free|prepend|adj|append|trim|reset)")
         .allowlist_function("rte_mempool_(avail_count|in_use_count|free)")
         .allowlist_function("rte_(socket_id|lcore_id|thread_register|thread_unregister|strerror)")
+        // Host-path twins (TAP PMD, virtio-user) are created at run time.
+        .allowlist_function("rte_vdev_(init|uninit)")
         .allowlist_function("ferrovs_rte_errno")
         // rte_flow: steering FullNAT replies to their owner's queue (src/dpdk/flow.rs).
         .allowlist_function("rte_flow_(validate|create|destroy|flush)")

@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod daemon;
 pub mod dpdk;
+pub mod host;
 pub mod instance_lock;
 pub mod live;
 pub mod steering;

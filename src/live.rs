@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use control::config::Config;
 use dataplane::fabric::Fabric;
+use dataplane::host_rings::{HostRings, WIRE_WORKER};
 use dataplane::{CoreStats, DropReason, Pipeline, PortIo, SnapshotCell, Worker};
 
 use crate::convert;
@@ -16,6 +17,7 @@ use crate::daemon::plane::{self, ControlPlane, PoolGauge};
 use crate::daemon::Daemon;
 use crate::dpdk::ethdev::{QueuePair, MAX_BURST};
 use crate::dpdk::{Eal, EthPort, Mbuf, Mempool};
+use crate::host::{self, HostStats};
 use crate::instance_lock::{current_netns, lock_ports, LOCK_DIR};
 use crate::steering::{PortFlows, Steering};
 use dataplane::shared::CoreShared;
@@ -56,11 +58,14 @@ pub fn eal_args(config: &Config) -> Vec<String> {
     args
 }
 
-/// Frames of one worker's queue pairs (one per port) over DPDK.
+/// Frames of one worker's queue pairs (one per port) over DPDK, and its
+/// rings to and from the ports' kernel twins.
 struct DpdkIo {
     queues: Vec<QueuePair>,
     pool: Arc<Mempool>,
     stats: Arc<CoreStats>,
+    core: usize,
+    host: Arc<HostRings<Mbuf>>,
 }
 
 impl PortIo for DpdkIo {
@@ -93,11 +98,15 @@ impl PortIo for DpdkIo {
     fn alloc(&mut self) -> Option<Mbuf> {
         self.pool.alloc()
     }
-    /// No live twin yet (`run` refuses `host_iface`): the frame comes back
-    /// and is dropped, counted.
     #[inline]
-    fn to_host(&mut self, _port: usize, frame: Mbuf) -> Result<(), Mbuf> {
-        Err(frame)
+    fn to_host(&mut self, port: usize, frame: Mbuf) -> Result<(), Mbuf> {
+        self.host.push_to_kernel(port, self.core, frame)
+    }
+    #[inline]
+    fn take_from_host(&mut self, port: usize, out: &mut Vec<Mbuf>, max: usize) {
+        if self.core == WIRE_WORKER {
+            self.host.take_to_wire(port, out, max);
+        }
     }
 }
 
@@ -107,9 +116,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     if nworkers == 0 {
         bail!("workers.cores: at least one core is needed");
     }
-    if let Some(i) = config.ports.iter().position(|p| p.host_iface.is_some()) {
-        bail!("ports[{i}].host_iface: the live host path is not built yet (replay decides and counts it)");
-    }
+    host::preflight(&config)?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
         .context("installing SIGINT handler")?;
@@ -146,6 +153,15 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
         ports.push(port);
     }
     let macs: Vec<Option<[u8; 6]>> = ports.iter().map(|p| p.mac().ok()).collect();
+    // The twins take their ports' MACs, so they come after the ports.
+    let mut twins = host::create_twins(&eal, &config, host::plan::plans(&config, &macs), &pool)?;
+    let twin_ports: Vec<bool> = config
+        .ports
+        .iter()
+        .map(|p| p.host_iface.is_some())
+        .collect();
+    let host_rings = Arc::new(HostRings::<Mbuf>::new(nworkers, &twin_ports));
+    let host_stats = Arc::new(HostStats::new(&config, nworkers));
     let mut ids = Ids::default();
     let snap = convert::snapshot_with_ids(&config, &macs, nworkers, &mut ids)?;
     for (p, spec) in ports.iter().zip(&snap.ports) {
@@ -179,7 +195,12 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     gauge
         .total
         .store(u64::from(config.workers.mbufs), Ordering::Relaxed);
-    let plane = ControlPlane::start(daemon.clone(), gauge.clone(), steering.status())?;
+    let plane = ControlPlane::start(
+        daemon.clone(),
+        gauge.clone(),
+        steering.status(),
+        host_stats.clone(),
+    )?;
     let start = Instant::now();
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
     let fabric = (nworkers > 1).then(|| Arc::new(Fabric::<Mbuf>::new(nworkers)));
@@ -187,6 +208,29 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     let result: Result<()> = std::thread::scope(|scope| {
         let fabric = &fabric;
         let mut handles = Vec::new();
+        if !twins.is_empty() {
+            let (eal, stop, rings, counters, config) = (
+                &eal,
+                stop.clone(),
+                host_rings.clone(),
+                host_stats.thread.clone(),
+                &config,
+            );
+            let twins = &mut twins;
+            let h = std::thread::Builder::new()
+                .name("fvs-host".into())
+                .spawn_scoped(scope, move || -> Result<()> {
+                    host::pin(config);
+                    eal.register_thread()
+                        .context("registering the host-path thread with DPDK")?;
+                    tracing::info!(twins = twins.len(), "host path polling");
+                    host::run(twins, &rings, &counters, &stop);
+                    eal.unregister_thread();
+                    Ok(())
+                })
+                .context("spawning the host-path thread")?;
+            handles.push(h);
+        }
         for (k, &core) in cores.iter().enumerate() {
             let queues: Vec<QueuePair> = ports
                 .iter()
@@ -200,6 +244,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                 stats[k].clone(),
             );
             let core_shared = shared[k].clone();
+            let (host, host_counters) = (host_rings.clone(), host_stats.workers[k].clone());
             let h = std::thread::Builder::new()
                 .name(format!("fvs-worker-{k}"))
                 .spawn_scoped(scope, move || -> Result<()> {
@@ -208,11 +253,15 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                     }
                     eal.register_thread()
                         .context("registering worker with DPDK")?;
-                    let pipeline = Pipeline::new(k as u16, nworkers, cell.load(), stats.clone())?;
+                    let mut pipeline =
+                        Pipeline::new(k as u16, nworkers, cell.load(), stats.clone())?;
+                    pipeline.use_host_counters(host_counters);
                     let io = DpdkIo {
                         queues,
                         pool,
                         stats,
+                        core: k,
+                        host,
                     };
                     let mut worker = Worker::new(pipeline, io, burst);
                     if let Some(f) = fabric {
@@ -263,16 +312,22 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     plane.stop();
     steering.clear(&mut PortFlows(&ports));
     log_summary(&stats);
-    tracing::info!(
-        mbufs_in_use = pool.in_use(),
-        "mbuf pool after workers stopped"
-    );
     for p in &mut ports {
         p.stop();
     }
     drop(ports);
-    // Frames still parked in redirect rings go back to the pool before it is freed.
+    // Closing a twin's tap removes the kernel interface.
+    for t in &mut twins {
+        t.stop();
+    }
+    drop(twins);
+    // Frames still parked in the host and redirect rings go back to the pool.
+    drop(host_rings);
     drop(fabric);
+    tracing::info!(
+        mbufs_in_use = pool.in_use(),
+        "mbuf pool after workers stopped"
+    );
     drop(pool);
     drop(eal);
     tracing::info!("ferrovs stopped");

@@ -4,6 +4,7 @@ pub mod fabric;
 pub mod forward;
 pub mod frame;
 pub mod host;
+pub mod host_rings;
 pub mod neighbor;
 pub mod pcap;
 pub mod pipeline;

@@ -24,6 +24,10 @@ pub trait PortIo {
     /// Hands a frame received on `port` to its kernel twin without blocking;
     /// gives it back when that is impossible (ring full).
     fn to_host(&mut self, port: usize, frame: Self::F) -> Result<(), Self::F>;
+    /// Appends up to `max` frames the kernel twin of `port` sent, to be
+    /// transmitted unchanged (none where this worker does not carry them).
+    #[inline]
+    fn take_from_host(&mut self, _port: usize, _out: &mut Vec<Self::F>, _max: usize) {}
 }
 
 pub struct Worker<Io: PortIo> {
@@ -152,6 +156,11 @@ impl<Io: PortIo> Worker<Io> {
             }
             let refused = batch.refused;
             self.count_refused(refused);
+            // The kernel twin's frames leave in the same transmit burst.
+            if let Some(q) = self.tx_bufs.get_mut(port) {
+                let room = q.capacity() - q.len();
+                self.io.take_from_host(port, q, room);
+            }
             self.flush();
         }
         if let Some(fabric) = &self.fabric {

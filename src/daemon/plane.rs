@@ -15,6 +15,7 @@ use control::server::{Backend, Server, ServerStats};
 use dataplane::DropReason;
 
 use super::Daemon;
+use crate::host::HostStats;
 use crate::steering::PortStatus;
 
 /// Gauges the main loop keeps current for the metrics.
@@ -34,6 +35,7 @@ struct Metrics {
     server: Arc<ServerStats>,
     pool: Arc<PoolGauge>,
     steering: Arc<Vec<PortStatus>>,
+    host: Arc<HostStats>,
 }
 
 impl MetricsSource for Metrics {
@@ -66,10 +68,12 @@ impl MetricsSource for Metrics {
         let ports = self
             .steering
             .iter()
-            .map(|p| PortMetrics {
+            .enumerate()
+            .map(|(i, p)| PortMetrics {
                 port: p.name.clone(),
                 flow_steering: p.steered.load(Ordering::Relaxed),
                 flow_rules: p.rules.load(Ordering::Relaxed),
+                host: self.host.port(i),
             })
             .collect();
         let d = DaemonMetrics {
@@ -93,6 +97,7 @@ impl ControlPlane {
         daemon: Arc<Daemon>,
         pool: Arc<PoolGauge>,
         steering: Arc<Vec<PortStatus>>,
+        host: Arc<HostStats>,
     ) -> Result<ControlPlane> {
         let cfg = daemon.config();
         let stop = Arc::new(AtomicBool::new(false));
@@ -122,6 +127,7 @@ impl ControlPlane {
                 server: server_stats,
                 pool,
                 steering,
+                host,
             });
             let st = stop.clone();
             threads.push(

@@ -33,6 +33,19 @@ impl EthPort {
     /// Finds the probed device `name` (a vdev name such as `net_af_packet0` or a
     /// PCI address), configures `queues` RX/TX pairs and starts it.
     pub fn open(eal: &Eal, name: &str, queues: u16, pool: Arc<Mempool>) -> Result<Self, DpdkError> {
+        Self::open_with_ring(eal, name, queues, pool, RX_DESC, TX_DESC)
+    }
+
+    /// As `open`, with `rx_desc`/`tx_desc` descriptors per queue (a device
+    /// such as the TAP PMD fills its RX ring with buffers from the pool up front).
+    pub fn open_with_ring(
+        eal: &Eal,
+        name: &str,
+        queues: u16,
+        pool: Arc<Mempool>,
+        rx_desc: u16,
+        tx_desc: u16,
+    ) -> Result<Self, DpdkError> {
         let cname = CString::new(name).map_err(|_| DpdkError::Invalid {
             call: "rte_eth_dev_get_port_by_name",
             reason: "device name contains NUL".into(),
@@ -71,13 +84,13 @@ impl EthPort {
             // SAFETY: configured port, queue index in range, null conf = driver
             // defaults, pool outlives the port (held in `_pool`).
             let ret = unsafe {
-                ffi::rte_eth_rx_queue_setup(id, q, RX_DESC, socket, ptr::null(), pool.as_ptr())
+                ffi::rte_eth_rx_queue_setup(id, q, rx_desc, socket, ptr::null(), pool.as_ptr())
             };
             if ret != 0 {
                 return Err(DpdkError::from_ret("rte_eth_rx_queue_setup", ret));
             }
             // SAFETY: as above for the TX side.
-            let ret = unsafe { ffi::rte_eth_tx_queue_setup(id, q, TX_DESC, socket, ptr::null()) };
+            let ret = unsafe { ffi::rte_eth_tx_queue_setup(id, q, tx_desc, socket, ptr::null()) };
             if ret != 0 {
                 return Err(DpdkError::from_ret("rte_eth_tx_queue_setup", ret));
             }

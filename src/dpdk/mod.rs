@@ -7,9 +7,11 @@ mod ffi;
 pub mod flow;
 pub mod mbuf;
 pub mod mempool;
+pub mod vdev;
 
 pub use eal::Eal;
 
 pub use ethdev::EthPort;
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;
+pub use vdev::Vdev;

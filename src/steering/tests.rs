@@ -85,6 +85,7 @@ fn port(name: &str, flow_steering: FlowSteering) -> Port {
         flow_steering,
         host_iface: None,
         host_rate_pps: 50_000,
+        host_driver: Default::default(),
     }
 }
 

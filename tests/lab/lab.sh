@@ -94,6 +94,13 @@ up() {
   nsx lb ip link set fvs-lb0 address "$LB_MAC"
   nsx lb ip link set fvs-lb0 up
   no_offload lb fvs-lb0
+  # The back door: af_packet lets the director namespace's own kernel see every
+  # frame on fvs-lb0 too. Once a host-path twin gives that kernel the port's
+  # addresses, it must neither answer ARP on fvs-lb0 (arp_ignore=8) nor accept
+  # what arrives there (strict reverse path: the twin is the way back), nor
+  # forward. Only the twin reaches it, as on a NIC bound to DPDK.
+  nsx lb sysctl -qw net.ipv4.conf.fvs-lb0.arp_ignore=8 net.ipv4.conf.fvs-lb0.rp_filter=1 \
+    net.ipv4.conf.fvs-lb0.forwarding=0 net.ipv4.ip_forward=0
 
   veth_to_bridge c c0 c0-br
   nsx c ip addr add 10.99.0.2/24 dev c0

@@ -303,6 +303,14 @@ impl LabConfig {
     }
 }
 
+impl LabConfig {
+    /// Rewrites the config file with `f` (e.g. to give the port a twin).
+    pub fn edit(&self, f: impl FnOnce(String) -> String) {
+        let text = std::fs::read_to_string(&self.path).unwrap();
+        std::fs::write(&self.path, f(text)).unwrap();
+    }
+}
+
 impl Drop for LabConfig {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);

@@ -183,6 +183,25 @@ keyword_enum! {
     }
 }
 
+keyword_enum! {
+    /// How a port's kernel twin is made (`ports[].host_driver`).
+    #[derive(Default)]
+    HostDriver, "host_driver" {
+        /// DPDK's TAP PMD: works wherever /dev/net/tun does.
+        #[default]
+        Tap => "tap",
+        /// virtio-user over /dev/vhost-net: the kernel moves the frames
+        /// (vhost), so the host-path thread copies less.
+        VirtioUser => "virtio_user",
+    }
+}
+
+impl HostDriver {
+    pub fn is_tap(&self) -> bool {
+        *self == HostDriver::Tap
+    }
+}
+
 impl FlowSteering {
     pub fn is_auto(&self) -> bool {
         *self == FlowSteering::Auto

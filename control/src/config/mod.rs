@@ -28,8 +28,8 @@ pub use capacity::{conns_per_worker, DEFAULT_CONN_MAX};
 pub use device::{device_resources, DeviceResource};
 pub use error::{ConfigError, ROOT_PATH};
 pub use kinds::{
-    FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, TunFlags,
-    TunType,
+    FlowSteering, Forward, HostDriver, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts,
+    TunFlags, TunType,
 };
 pub use machine::{CpuList, MachineError, MachineFacts};
 pub use marks::{MarkPorts, MarkRule, MarkVip};

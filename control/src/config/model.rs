@@ -11,8 +11,8 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::kinds::{
-    FlowSteering, Forward, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts, TunFlags,
-    TunType,
+    FlowSteering, Forward, HostDriver, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts,
+    TunFlags, TunType,
 };
 use super::marks::MarkRule;
 use super::net::{Ipv4Net, MacAddr};
@@ -104,6 +104,9 @@ pub struct Port {
     /// Most frames per second handed to the kernel twin. Default 50 000.
     #[serde(default = "default_host_rate_pps")]
     pub host_rate_pps: u32,
+    /// How the twin is made: `tap` (default) or `virtio_user` (needs /dev/vhost-net).
+    #[serde(default, skip_serializing_if = "HostDriver::is_tap")]
+    pub host_driver: HostDriver,
 }
 
 /// A static route.

@@ -39,6 +39,21 @@ pub struct PortMetrics {
     pub flow_steering: bool,
     /// rte_flow rules installed on the port.
     pub flow_rules: u64,
+    /// The port's host path; `None` without a kernel twin.
+    pub host: Option<HostMetrics>,
+}
+
+/// What one port's kernel twin received and sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostMetrics {
+    /// Frames (and bytes) handed towards the kernel by the workers.
+    pub to_kernel_frames: u64,
+    pub to_kernel_bytes: u64,
+    /// Frames (and bytes) the kernel sent, queued for the wire.
+    pub from_kernel_frames: u64,
+    pub from_kernel_bytes: u64,
+    /// Drops by reason name (`rate_limited`, `ring_full`, `tx_refused`).
+    pub drops: Vec<(String, u64)>,
 }
 
 /// Build facts exported as `ferrovs_build_info`.
@@ -312,6 +327,37 @@ pub fn render(cfg: &Config, counters: &Counters, daemon: &DaemonMetrics) -> Resu
             .with_label_values(&l)
             .set(i64::from(p.flow_steering));
         rules.with_label_values(&l).set(gauge_value(p.flow_rules));
+    }
+    let host_frames = f.counter(
+        "ferrovs_port_host_frames_total",
+        "Frames between the port and its kernel twin, by direction (to_kernel, from_kernel)",
+        &["port", "direction"],
+    )?;
+    let host_bytes = f.counter(
+        "ferrovs_port_host_bytes_total",
+        "Bytes between the port and its kernel twin, by direction (to_kernel, from_kernel)",
+        &["port", "direction"],
+    )?;
+    let host_drops = f.counter(
+        "ferrovs_port_host_drops_total",
+        "Host-path frames dropped, by reason (rate_limited, ring_full, tx_refused)",
+        &["port", "reason"],
+    )?;
+    for p in &daemon.ports {
+        let Some(h) = &p.host else { continue };
+        let port = p.port.as_str();
+        for (dir, frames, bytes) in [
+            ("to_kernel", h.to_kernel_frames, h.to_kernel_bytes),
+            ("from_kernel", h.from_kernel_frames, h.from_kernel_bytes),
+        ] {
+            host_frames.with_label_values(&[port, dir]).inc_by(frames);
+            host_bytes.with_label_values(&[port, dir]).inc_by(bytes);
+        }
+        for (reason, n) in &h.drops {
+            host_drops
+                .with_label_values(&[port, reason.as_str()])
+                .inc_by(*n);
+        }
     }
     let mbufs = f.gauge("ferrovs_mbufs_in_use", "Packet buffers in use", &[])?;
     mbufs

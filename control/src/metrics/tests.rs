@@ -92,11 +92,19 @@ fn sample() -> (Config, Counters, DaemonMetrics) {
                 port: "eth0".into(),
                 flow_steering: true,
                 flow_rules: 4,
+                host: Some(HostMetrics {
+                    to_kernel_frames: 30,
+                    to_kernel_bytes: 3000,
+                    from_kernel_frames: 20,
+                    from_kernel_bytes: 1500,
+                    drops: vec![("rate_limited".into(), 9), ("ring_full".into(), 0)],
+                }),
             },
             PortMetrics {
                 port: "lab".into(),
                 flow_steering: false,
                 flow_rules: 0,
+                host: None,
             },
         ],
         mbufs_in_use: 512,
@@ -154,6 +162,24 @@ fn exposition_parses_and_has_the_values() {
     assert_eq!(get(r#"ferrovs_port_flow_rules{port="eth0"}"#), 4.0);
     assert_eq!(get(r#"ferrovs_port_flow_steering{port="lab"}"#), 0.0);
     assert_eq!(get(r#"ferrovs_port_flow_rules{port="lab"}"#), 0.0);
+    let host = |dir: &str, what: &str| {
+        get(&format!(
+            r#"ferrovs_port_host_{what}_total{{direction="{dir}",port="eth0"}}"#
+        ))
+    };
+    assert_eq!(host("to_kernel", "frames"), 30.0);
+    assert_eq!(host("to_kernel", "bytes"), 3000.0);
+    assert_eq!(host("from_kernel", "frames"), 20.0);
+    assert_eq!(host("from_kernel", "bytes"), 1500.0);
+    assert_eq!(
+        get(r#"ferrovs_port_host_drops_total{port="eth0",reason="rate_limited"}"#),
+        9.0
+    );
+    assert!(
+        !m.keys()
+            .any(|k| k.starts_with("ferrovs_port_host") && k.contains("\"lab\"")),
+        "a port without a twin has no host-path series"
+    );
     assert_eq!(
         get(r#"ferrovs_control_requests_total{result="refused"}"#),
         2.0

@@ -1,6 +1,7 @@
 //! What goes to a port's kernel twin: the decision helpers the other stages
 //! call on their slow paths, and the hand-over (rate gate, ring, counters).
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use conntrack::Millis;
 
@@ -65,6 +66,17 @@ impl<F: Frame> Pipeline<F> {
     /// This core's host-path counters, by port.
     pub fn host_counters(&self) -> &[HostCounters] {
         &self.host_counters
+    }
+
+    /// Counts this core's host-path frames in `counters` (one per port), so
+    /// that another thread (the metrics) can read them. Refused, keeping the
+    /// current ones, when the port count differs.
+    pub fn use_host_counters(&mut self, counters: Arc<[HostCounters]>) -> bool {
+        let fits = counters.len() == self.host_counters.len();
+        if fits {
+            self.host_counters = counters;
+        }
+        fits
     }
 
     /// One gate per port with a twin, each with this core's share of the
