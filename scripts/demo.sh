@@ -28,6 +28,11 @@ echo "== what an LVS operator sees: fvsadm -Ln --stats (same format as ipvsadm)"
 "$FVSADM" -Ln --stats
 echo "== fvsadm -Ln"
 "$FVSADM" -Ln
+echo "== the host path: the director's kernel shares the port through its twin fvs-host0"
+ip netns exec fvs-lb ip -br addr show fvs-host0
+echo -n "   kernel curl from the director to a real server: "
+ip netns exec fvs-lb curl -s -m 5 http://10.99.1.12:8080/ || echo "(failed)"
+ip netns exec fvs-lb curl -s -m 5 http://127.0.0.1:9180/metrics | grep -E '^ferrovs_port_host_frames_total' | sed 's/^/   /' || true
 echo "== stopping ferrovs (SIGTERM)"
 kill -TERM "$PID"; wait "$PID" && echo "ferrovs exited cleanly"; PID=
-grep -E 'worker totals|stopped' "$LOG" | sed 's/\x1b\[[0-9;]*m//g'
+grep -E 'worker totals|stopped|mbufs_in_use' "$LOG" | sed 's/\x1b\[[0-9;]*m//g'

@@ -21,22 +21,34 @@ const KERNEL_PORT: &str = "8099";
 fn host_config(name: &str, rate_pps: u32) -> LabConfig {
     let cfg = LabConfig::new(name, None);
     cfg.edit(|t| {
-        assert!(t.contains("    mtu: 1500\n"), "lab port block changed");
+        let twin = format!("    host_iface: {TWIN}\n    host_rate_pps: 50000\n");
+        assert!(t.contains(&twin), "configs/lab.yaml gives its port a twin");
         t.replacen(
-            "    mtu: 1500\n",
-            &format!("    mtu: 1500\n    host_iface: {TWIN}\n    host_rate_pps: {rate_pps}\n"),
+            &twin,
+            &format!("    host_iface: {TWIN}\n    host_rate_pps: {rate_pps}\n"),
             1,
         )
     });
     cfg
 }
 
-fn client_script() -> String {
-    repo()
-        .join("tests/lab/http_client.py")
-        .to_str()
-        .unwrap()
-        .to_owned()
+/// 300 requests through the VIP from the client, running while the test
+/// goes on; `output` gives their JSON summary.
+fn vip_requests_in_background(lab: &Lab) -> Background {
+    let client = repo().join("tests/lab/http_client.py");
+    lab.spawn(
+        "c",
+        &[
+            "python3",
+            client.to_str().unwrap(),
+            "--url",
+            URL,
+            "-n",
+            "300",
+            "--deadline",
+            "60",
+        ],
+    )
 }
 
 /// Whether the twin exists in the director namespace.
@@ -144,19 +156,7 @@ fn the_kernel_reaches_the_network_through_its_twin_while_the_vip_forwards() {
     );
 
     // VIP traffic runs the whole time the kernel talks.
-    let vip = lab.spawn(
-        "c",
-        &[
-            "python3",
-            &client_script(),
-            "--url",
-            URL,
-            "-n",
-            "300",
-            "--deadline",
-            "60",
-        ],
-    );
+    let vip = vip_requests_in_background(&lab);
     // A kernel server on the director's port address, from the client.
     let server = lab.spawn(
         "lb",
@@ -266,19 +266,7 @@ fn a_flood_at_the_directors_address_costs_the_vip_nothing() {
         .exec("c", &["ping", "-c", "1", "-W", "2", "10.99.0.1"])
         .status
         .success());
-    let vip = lab.spawn(
-        "c",
-        &[
-            "python3",
-            &client_script(),
-            "--url",
-            URL,
-            "-n",
-            "300",
-            "--deadline",
-            "60",
-        ],
-    );
+    let vip = vip_requests_in_background(&lab);
     let flood = format!(
         "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\nd=b'x'*64\nn=0\n\
          for i in range({FLOOD}):\n    try:\n        s.sendto(d,('10.99.0.1',9))\n        n+=1\n    except OSError:\n        pass\nprint(n)"
