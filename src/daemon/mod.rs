@@ -23,6 +23,7 @@ use dataplane::shared::{CoreShared, ViewKind};
 use dataplane::stats::TrafficStats;
 use dataplane::SnapshotCell;
 
+use crate::checker::overlay::{self, Overlay};
 use crate::convert;
 use ids::Ids;
 use rates::{RateKey, Rates};
@@ -45,6 +46,9 @@ pub struct Daemon {
     /// Counters as they were at the last `-Z`, subtracted from what we report.
     zeroed: Mutex<HashMap<RateKey, Stats>>,
     rates: Mutex<Rates>,
+    /// What the health checks change in the configuration (down reals,
+    /// dynamic weights, sorry servers); the workers run `config` with it.
+    overlay: Mutex<Overlay>,
 }
 
 fn traffic(t: &TrafficStats) -> Stats {
@@ -88,6 +92,7 @@ impl Daemon {
             apply_lock: Mutex::new(()),
             zeroed: Mutex::new(HashMap::new()),
             rates: Mutex::new(Rates::default()),
+            overlay: Mutex::new(Overlay::default()),
         }
     }
 
@@ -112,6 +117,40 @@ impl Daemon {
             }
         }
         out
+    }
+
+    fn overlay(&self) -> Overlay {
+        self.overlay
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Publishes `running` (a configuration with the health overlay applied)
+    /// to every worker.
+    fn publish_running(&self, running: &Config) -> Result<(), ControlError> {
+        let snap = {
+            let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+            convert::snapshot_with_ids(running, &self.macs, self.cores.len(), &mut ids)
+                .map_err(|e| ControlError::invalid("config", e.to_string()))?
+        };
+        self.publish(snap)
+    }
+
+    /// Applies a change of health verdicts: the configured services with the
+    /// new overlay, in one snapshot. Refused whole (the overlay stays as it
+    /// was) when the workers refuse it.
+    pub fn change_health(&self, change: impl FnOnce(&mut Overlay)) -> Result<(), ControlError> {
+        let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut next = self.overlay();
+        change(&mut next);
+        if next == self.overlay() {
+            return Ok(());
+        }
+        let running = overlay::running(&self.config(), &next);
+        self.publish_running(&running)?;
+        *self.overlay.lock().unwrap_or_else(|p| p.into_inner()) = next;
+        Ok(())
     }
 
     /// Called every `rates::INTERVAL_MS` by the sampler thread.
@@ -203,12 +242,8 @@ impl Backend for Daemon {
             }
         }
         new.validate().map_err(ControlError::from)?;
-        let snap = {
-            let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
-            convert::snapshot_with_ids(&new, &self.macs, self.cores.len(), &mut ids)
-                .map_err(|e| ControlError::invalid("config", e.to_string()))?
-        };
-        self.publish(snap)?;
+        let running = overlay::running(&new, &self.overlay());
+        self.publish_running(&running)?;
         *self.config.lock().unwrap_or_else(|p| p.into_inner()) = new;
         tracing::info!(
             generation = self.cell.generation(),
@@ -222,6 +257,10 @@ impl Backend for Daemon {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    fn running(&self) -> Config {
+        overlay::running(&self.config(), &self.overlay())
     }
 
     fn counters(&self) -> Counters {

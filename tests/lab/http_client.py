@@ -67,7 +67,12 @@ def main():
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--sport", type=int, default=0,
                     help="every connection from this source port (a client that reuses its ports)")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="requests per second (0: back to back)")
+    ap.add_argument("--log", default="",
+                    help="one JSON line per request: wall-clock time, server or failure")
     a = ap.parse_args()
+    log = open(a.log, "w", buffering=1) if a.log else None
     u = urllib.parse.urlsplit(a.url)
     host, port = u.hostname, u.port or 80
     by_server = collections.Counter()
@@ -77,14 +82,23 @@ def main():
         if time.monotonic() - start > a.deadline:
             fails["deadline"] += a.n - i
             break
+        if a.rate > 0:
+            time.sleep(max(0.0, start + i / a.rate - time.monotonic()))
+        sent = time.time()
+        result = None
         try:
             status, body = get(host, port, u.path or "/", a)
             if status == 200:
                 by_server[body] += 1
+                result = {"server": body}
             else:
                 fails[f"status_{status}"] += 1
+                result = {"failure": f"status_{status}"}
         except Exception as e:  # noqa: BLE001 - every failure is counted by kind
             fails[type(e).__name__] += 1
+            result = {"failure": type(e).__name__}
+        if log:
+            log.write(json.dumps({"t": round(sent, 3), **result}) + "\n")
         if a.progress and (i + 1) % 50 == 0:
             print(f"  {i + 1}/{a.n} requests, by server {dict(sorted(by_server.items()))}", file=sys.stderr)
     out = {

@@ -27,8 +27,14 @@ pub trait Backend: Send + Sync + 'static {
     /// Apply a new full configuration (validated by the caller); returns
     /// when every worker runs it.
     fn apply(&self, new: Config) -> Result<(), ControlError>;
-    /// The running configuration.
+    /// The configuration as the operator gave it (edits start from it).
     fn config(&self) -> Config;
+    /// What the workers run: `config` with the health checks' verdicts
+    /// applied (failed reals removed or at weight 0, sorry servers). Listings
+    /// show it, as ipvsadm shows the kernel's table under keepalived.
+    fn running(&self) -> Config {
+        self.config()
+    }
     /// Per service and per real counters, summed over the cores.
     fn counters(&self) -> Counters;
     /// A snapshot of the connection table.

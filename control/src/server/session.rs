@@ -117,7 +117,7 @@ impl<B: Backend> Session<B> {
         }
         match body {
             RequestBody::List => Ok(ResponseBody::Services(ServiceList::build(
-                &backend.config(),
+                &backend.running(),
                 &backend.counters(),
             ))),
             RequestBody::ListConns { offset, limit } => {
