@@ -181,7 +181,7 @@ services:
         o.down.insert(real(&c, 0), Down::Remove);
         o.down.insert(real(&c, 1), Down::Inhibit);
         o.sorry.insert(
-            key.clone(),
+            key,
             Sorry {
                 real: sorry,
                 active: true,
