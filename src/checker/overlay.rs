@@ -91,9 +91,7 @@ pub fn running(configured: &Config, overlay: &Overlay) -> Config {
         }
         if let Some(sorry) = overlay.sorry.get(&key) {
             if sorry.active {
-                kept.retain(|r| {
-                    overlay.down.get(&RealKey::of(key, r)) == Some(&Down::Inhibit)
-                });
+                kept.retain(|r| overlay.down.get(&RealKey::of(key, r)) == Some(&Down::Inhibit));
             }
             if sorry.active || sorry.inhibit {
                 let mut sr = sorry.real.clone();

@@ -8,6 +8,7 @@
 
 mod args;
 mod exec;
+mod health;
 mod parse;
 mod usage;
 mod values;

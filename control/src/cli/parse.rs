@@ -65,21 +65,21 @@ impl Command {
     /// '+' compulsory, 'x' illegal, '1' exclusive, ' ' optional.
     fn legal(self) -> &'static [u8; NOPT] {
         match self {
-            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx  xxxxxxx",
-            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::List => b" 11xxxxxxxx11      xx xxxxxx",
-            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxxxx     x",
-            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxx",
-            Command::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxx+",
-            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxxx",
-            _ => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx  xxxxxxxx",
+            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::List => b" 11xxxxxxxx11      xx xxxxxx1",
+            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxxxx     xx",
+            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxx",
+            Command::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxx+x",
+            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxxxx",
+            _ => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
         }
     }
 }
 
-const NOPT: usize = 28;
+const NOPT: usize = 29;
 
 /// ipvsadm's option names, by bit.
 const OPTNAMES: [&str; NOPT] = [
@@ -111,6 +111,7 @@ const OPTNAMES: [&str; NOPT] = [
     "tun-csum",
     "tun-remcsum",
     "laddr",
+    "health",
 ];
 
 mod bit {
@@ -142,6 +143,8 @@ mod bit {
     pub const TUN_CSUM: usize = 25;
     pub const TUN_REMCSUM: usize = 26;
     pub const LADDR: usize = 27;
+    /// ferrovs's own: `-L --health`, every health check's state.
+    pub const HEALTH: usize = 28;
 }
 
 /// One parsed invocation.
@@ -185,6 +188,9 @@ impl Parsed {
     }
     pub fn daemon(&self) -> bool {
         self.has(bit::DAEMON)
+    }
+    pub fn health(&self) -> bool {
+        self.has(bit::HEALTH)
     }
 }
 
@@ -419,6 +425,7 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
         }
         Opt::Timeout => set(p, bit::TIMEOUT)?,
         Opt::Daemon => set(p, bit::DAEMON)?,
+        Opt::Health => set(p, bit::HEALTH)?,
         Opt::Stats => {
             set(p, bit::STATS)?;
             p.format.stats = true;

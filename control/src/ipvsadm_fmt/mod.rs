@@ -144,7 +144,7 @@ fn truncate(mut s: String, n: usize) -> String {
     s
 }
 
-fn protocol_name(p: Protocol) -> &'static str {
+pub(crate) fn protocol_name(p: Protocol) -> &'static str {
     match p {
         Protocol::Tcp => "TCP",
         Protocol::Udp => "UDP",

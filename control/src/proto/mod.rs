@@ -206,6 +206,8 @@ pub enum RequestBody {
     Reload,
     /// The running configuration.
     GetConfig,
+    /// `-L --health`: every health check's state.
+    ListHealth,
 }
 
 impl RequestBody {
@@ -218,6 +220,7 @@ impl RequestBody {
                 | RequestBody::GetTimeouts
                 | RequestBody::ListLocalAddr(_)
                 | RequestBody::GetConfig
+                | RequestBody::ListHealth
         )
     }
 }
@@ -227,6 +230,25 @@ impl RequestBody {
 pub struct LocalAddrEntry {
     pub service: ServiceKey,
     pub addrs: Vec<Ipv4Addr>,
+}
+
+/// One health check of one real, as `fvsadm -L --health` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthEntry {
+    pub service: ServiceKey,
+    pub real: Ipv4Addr,
+    pub real_port: u16,
+    /// The checker and its target, e.g. `HTTP_GET 10.0.1.11:8080/health`.
+    pub check: String,
+    pub up: bool,
+    /// Milliseconds in the current state.
+    pub since_ms: u64,
+    /// The last probe's verdict: "ok" or why it failed; empty before the first.
+    pub last: String,
+    /// The last probe's duration.
+    pub latency_us: u64,
+    /// How late the last probe started after it was due.
+    pub lag_ms: u64,
 }
 
 /// What the daemon answers.
@@ -239,6 +261,7 @@ pub enum ResponseBody {
     Timeouts(Timeouts),
     LocalAddrs(Vec<LocalAddrEntry>),
     Config(Box<Config>),
+    Health(Vec<HealthEntry>),
 }
 
 /// A request with its protocol version.

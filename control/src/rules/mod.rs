@@ -53,7 +53,8 @@ pub fn apply(cfg: &Config, req: &RequestBody) -> Result<Option<Config>> {
         | RequestBody::GetTimeouts
         | RequestBody::ListLocalAddr(_)
         | RequestBody::Reload
-        | RequestBody::GetConfig => return Ok(None),
+        | RequestBody::GetConfig
+        | RequestBody::ListHealth => return Ok(None),
     };
     Ok(Some(new))
 }

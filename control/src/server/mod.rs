@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::proto::{
-    read_frame, write_message, ConnEntry, ControlError, Counters, ErrorKind, FrameError, Response,
-    ServiceKey, MAX_FRAME,
+    read_frame, write_message, ConnEntry, ControlError, Counters, ErrorKind, FrameError,
+    HealthEntry, Response, ServiceKey, MAX_FRAME,
 };
 
 pub use client::{Client, ClientError};
@@ -34,6 +34,10 @@ pub trait Backend: Send + Sync + 'static {
     /// show it, as ipvsadm shows the kernel's table under keepalived.
     fn running(&self) -> Config {
         self.config()
+    }
+    /// Every health check's state (`fvsadm -L --health`).
+    fn health(&self) -> Vec<HealthEntry> {
+        Vec::new()
     }
     /// Per service and per real counters, summed over the cores.
     fn counters(&self) -> Counters;

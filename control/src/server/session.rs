@@ -159,6 +159,7 @@ impl<B: Backend> Session<B> {
                 Ok(ResponseBody::LocalAddrs(entries))
             }
             RequestBody::GetConfig => Ok(ResponseBody::Config(Box::new(backend.config()))),
+            RequestBody::ListHealth => Ok(ResponseBody::Health(backend.health())),
             other => Err(ControlError::internal(format!(
                 "unhandled request {other:?}"
             ))),
