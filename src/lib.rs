@@ -4,6 +4,7 @@
 pub mod convert;
 pub mod daemon;
 pub mod dpdk;
+pub mod health_refusal;
 pub mod host;
 pub mod instance_lock;
 pub mod live;
