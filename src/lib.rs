@@ -5,6 +5,7 @@ pub mod checker;
 pub mod convert;
 pub mod daemon;
 pub mod dpdk;
+pub mod health_refusal;
 pub mod host;
 pub mod instance_lock;
 pub mod live;

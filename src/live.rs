@@ -116,6 +116,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     if nworkers == 0 {
         bail!("workers.cores: at least one core is needed");
     }
+    crate::health_refusal::refuse_unchecked(&config)?;
     host::preflight(&config)?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())

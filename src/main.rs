@@ -62,6 +62,23 @@ enum ConfigCmd {
         #[arg(long)]
         base: Option<PathBuf>,
     },
+    /// Read a keepalived.conf (and its includes) and print the ferrovs YAML
+    /// of its virtual servers and health checks. Every keyword not mapped
+    /// is listed on stderr as FILE:LINE: keyword: reason.
+    FromKeepalived {
+        file: PathBuf,
+        /// A ferrovs config giving what keepalived has no notion of (workers,
+        /// ports, routes); its services are replaced. Without it, only the
+        /// services: (and timeouts:) sections are printed.
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// Any keyword not mapped is an error: exit 1, nothing written.
+        #[arg(long)]
+        strict: bool,
+        /// Write the YAML here instead of stdout.
+        #[arg(short = 'o', long = "output")]
+        output: Option<PathBuf>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -102,6 +119,12 @@ fn main() -> Result<()> {
                 Ok(())
             }
             ConfigCmd::FromIpvsadm { base } => from_ipvsadm(base.as_deref()),
+            ConfigCmd::FromKeepalived {
+                file,
+                base,
+                strict,
+                output,
+            } => from_keepalived(&file, base.as_deref(), strict, output.as_deref()),
         },
     }
 }
@@ -128,6 +151,37 @@ fn from_ipvsadm(base: Option<&std::path::Path>) -> Result<()> {
                 serde_yaml_ng::to_string(&Services { services }).context("writing YAML")?
             );
         }
+    }
+    Ok(())
+}
+
+fn from_keepalived(
+    file: &std::path::Path,
+    base: Option<&std::path::Path>,
+    strict: bool,
+    output: Option<&std::path::Path>,
+) -> Result<()> {
+    let base = base.map(load).transpose()?;
+    let mapped = control::keepalived::map_file(file)?;
+    for d in &mapped.diagnostics {
+        eprintln!("{d}");
+    }
+    if strict && !mapped.diagnostics.is_empty() {
+        anyhow::bail!(
+            "--strict: {} keyword(s) not mapped as written; nothing written",
+            mapped.diagnostics.len()
+        );
+    }
+    let cfg = mapped.into_config(base.as_ref())?;
+    let yaml = match base {
+        Some(_) => cfg.to_yaml(),
+        None => control::keepalived::fragment_yaml(&cfg, &mapped),
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(path, yaml).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{yaml}"),
     }
     Ok(())
 }

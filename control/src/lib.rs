@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod ipvsadm_fmt;
+pub mod keepalived;
 pub mod metrics;
 pub mod proto;
 pub mod rules;

@@ -350,6 +350,7 @@ impl Backend for Daemon {
 
     fn reload(&self) -> Result<(), ControlError> {
         let new = Config::load(&self.path).map_err(ControlError::from)?;
+        crate::health_refusal::refuse_unchecked(&new).map_err(ControlError::from)?;
         self.apply(new)
     }
 

@@ -40,9 +40,13 @@ impl ConfigError {
                 }
             }
         }
-        // serde_yaml_ng prefixes its own copy of the path.
-        if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
-            message = rest.to_string();
+        // serde_yaml_ng prefixes its own copy of the path, which for a
+        // value read through a conversion (`try_from`, a custom visitor)
+        // can stop short of ours.
+        if let Some((theirs, rest)) = message.split_once(": ") {
+            if !theirs.is_empty() && !theirs.contains(' ') && path.starts_with(theirs) {
+                message = rest.to_string();
+            }
         }
         if let Some(field) = between(&message, "missing field `", "`") {
             return ConfigError::new(join(&path, field), "missing");

@@ -9,6 +9,7 @@
 mod capacity;
 mod device;
 mod error;
+pub mod health;
 mod host;
 mod kinds;
 pub mod machine;
@@ -27,6 +28,7 @@ use std::path::Path;
 pub use capacity::{conns_per_worker, DEFAULT_CONN_MAX};
 pub use device::{device_resources, DeviceResource};
 pub use error::{ConfigError, ROOT_PATH};
+pub use health::{Check, Script, Seconds, SorryServer};
 pub use kinds::{
     FlowSteering, Forward, HostDriver, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts,
     TunFlags, TunType,

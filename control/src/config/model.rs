@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::health::{Check, Script, Seconds, SorryServer};
 use super::kinds::{
     FlowSteering, Forward, HostDriver, PortRange, Protocol, SchedFlag, Scheduler, ServicePorts,
     TunFlags, TunType,
@@ -187,6 +188,57 @@ pub struct Service {
     /// FullNAT only: insert the TCP option carrying the client address. Default true.
     #[serde(default = "default_true")]
     pub toa: bool,
+    // Health checks (keepalived's `virtual_server` keywords). The timing
+    // options are the defaults of the service's reals and checks; `None`
+    // everywhere means "inherit", resolved by `Service::real_health`.
+    /// Seconds between checks. Default 60.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_loop: Option<Seconds>,
+    /// Seconds each probe phase (connect, send, receive) may take. Default 5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Seconds>,
+    /// Failed tries after the first before a real goes down. Default: the checker's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<u32>,
+    /// Seconds between those tries. Default: the checker's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_before_retry: Option<Seconds>,
+    /// Longest random delay before a check's first run. Default: delay_loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<Seconds>,
+    /// Reals start down and come up on their first success. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<bool>,
+    /// Run the down scripts (quorum_down, notify_down) at exit. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omega: Option<bool>,
+    /// A failed real stays at weight 0 instead of leaving. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibit_on_failure: Option<bool>,
+    /// HTTP `Host:` of the service's checks unless set nearer the URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtualhost: Option<String>,
+    /// The live reals' total weight the service needs. Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
+    /// Quorum slack: lost below quorum - hysteresis, regained at quorum + hysteresis. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hysteresis: Option<u32>,
+    /// Run when the quorum is regained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_up: Option<Script>,
+    /// Run when the quorum is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum_down: Option<Script>,
+    /// Takes the traffic while the quorum is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sorry_server: Option<SorryServer>,
+    /// The sorry server stays listed at weight 0 while not in use. Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sorry_server_inhibit: Option<bool>,
+    /// Every real's checks, unless the real has `checks` of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
     /// Real servers in order of addition (as `ipvsadm -a` in file order).
     #[serde(default)]
     pub reals: Vec<Real>,
@@ -250,6 +302,34 @@ pub struct Real {
     pub upper_threshold: u32,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lower_threshold: u32,
+    // Health checks (keepalived's `real_server` keywords); `None` inherits
+    // from the service.
+    /// Stay at weight 0 when down instead of leaving. Default: the service's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibit_on_failure: Option<bool>,
+    /// Run when the real comes up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_up: Option<Script>,
+    /// Run when the real goes down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_down: Option<Script>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_loop: Option<Seconds>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<Seconds>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_before_retry: Option<Seconds>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<Seconds>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtualhost: Option<String>,
+    /// This real's checks instead of the service's (`[]`: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<Check>>,
 }
 
 /// Connection timeouts in seconds (ipvsadm --set tcp tcpfin udp).
@@ -440,7 +520,11 @@ fn is_zero(v: &u32) -> bool {
 /// Reads any YAML integer and keeps it when inside `min..=max`; otherwise
 /// the error is `must be min..=max`, so that the field path plus this
 /// message reads like the validation errors.
-fn de_int_in_range<'de, D: Deserializer<'de>>(d: D, min: i64, max: i64) -> Result<i64, D::Error> {
+pub(super) fn de_int_in_range<'de, D: Deserializer<'de>>(
+    d: D,
+    min: i64,
+    max: i64,
+) -> Result<i64, D::Error> {
     struct V {
         min: i64,
         max: i64,

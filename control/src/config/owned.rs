@@ -10,7 +10,7 @@ use super::model::Config;
 
 /// Every address the director owns, with the field that makes it so (the
 /// first one, in the order port addresses, VIPs, local addresses).
-fn owned(cfg: &Config) -> HashMap<Ipv4Addr, String> {
+pub(crate) fn owned(cfg: &Config) -> HashMap<Ipv4Addr, String> {
     let mut owned = HashMap::new();
     for (i, p) in cfg.ports.iter().enumerate() {
         for (k, a) in p.addresses.iter().enumerate() {

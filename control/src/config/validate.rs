@@ -54,6 +54,7 @@ pub(crate) fn validate(cfg: &Config) -> Result {
         super::marks::rule(i, m)?;
     }
     owned::reals_not_owned(cfg)?;
+    super::health::check(cfg)?;
     timeouts(&cfg.timeouts)?;
     capacity::check(cfg)?;
     if cfg.control.socket.as_os_str().is_empty() {
@@ -167,7 +168,7 @@ fn workers(w: &Workers) -> Result {
 }
 
 /// A unicast host address: not 0.0.0.0, broadcast, multicast or loopback.
-fn unicast(path: impl Into<String>, ip: Ipv4Addr) -> Result {
+pub(crate) fn unicast(path: impl Into<String>, ip: Ipv4Addr) -> Result {
     if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() || ip.is_loopback() {
         return err(path, format!("{ip} is not a unicast address"));
     }
@@ -440,13 +441,24 @@ fn real(i: usize, j: usize, s: &Service, r: &Real) -> Result {
     if r.lower_threshold > r.upper_threshold {
         return err(at("lower_threshold"), lower_threshold_message(r));
     }
+    real_port_rule(&at, s, s.forward_of(r), r.port)
+}
+
+/// The port a real (or the sorry server) may have under its service and
+/// forwarding method; `at` names the fields.
+pub(crate) fn real_port_rule(
+    at: &dyn Fn(&str) -> String,
+    s: &Service,
+    forward: Forward,
+    port: Option<u16>,
+) -> Result {
     if s.fwmark.is_some() {
         // Any port, 0 or none keeping the packet's: IPVS keeps the port
         // of a mark service's real whatever its forwarding (dr and tun
         // forward the packet unchanged; the port is only listed).
         return Ok(());
     }
-    match (s.forward_of(r), r.port) {
+    match (forward, port) {
         (Forward::Dr | Forward::Tun, Some(rp)) => match s.single_port() {
             Some(vp) if vp != 0 && rp != vp => err(
                 at("port"),

@@ -145,6 +145,22 @@ pub fn add_service(cfg: &Config, o: &ServiceOpts) -> Result<Config> {
         tun_flags: None,
         local_addresses: Vec::new(),
         toa: true,
+        delay_loop: None,
+        connect_timeout: None,
+        retry: None,
+        delay_before_retry: None,
+        warmup: None,
+        alpha: None,
+        omega: None,
+        inhibit_on_failure: None,
+        virtualhost: None,
+        quorum: None,
+        hysteresis: None,
+        quorum_up: None,
+        quorum_down: None,
+        sorry_server: None,
+        sorry_server_inhibit: None,
+        checks: Vec::new(),
         reals: Vec::new(),
     });
     validated(new)
@@ -244,6 +260,17 @@ fn real_of(s: &Service, o: &DestOpts) -> Real {
         tun_flags: None,
         upper_threshold: o.upper_threshold.unwrap_or(0),
         lower_threshold: o.lower_threshold.unwrap_or(0),
+        inhibit_on_failure: None,
+        notify_up: None,
+        notify_down: None,
+        alpha: None,
+        delay_loop: None,
+        connect_timeout: None,
+        retry: None,
+        delay_before_retry: None,
+        warmup: None,
+        virtualhost: None,
+        checks: None,
     };
     if forward == Forward::Tun {
         set_tunnel(s, &mut real, o);
@@ -314,6 +341,7 @@ pub fn edit_dest(cfg: &Config, o: &DestOpts) -> Result<Config> {
     thresholds(o, i, found.unwrap_or(s.reals.len()))?;
     let j = found.ok_or_else(|| ControlError::of(ErrorKind::NoDest))?;
     let mut real = real_of(s, o);
+    real.keep_health_of(&s.reals[j]);
     // A NAT real keeps the port it was found under.
     if real.port.is_none() && !matches!(forward, Forward::Dr | Forward::Tun) {
         real.port = s.reals[j].port;

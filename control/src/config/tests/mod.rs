@@ -2,6 +2,8 @@
 
 mod device;
 mod examples;
+mod health;
+mod health_refused;
 mod host;
 mod marks;
 mod net_types;

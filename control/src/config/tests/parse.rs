@@ -200,7 +200,7 @@ fn unknown_fields_are_refused() {
     assert_error(
         &e,
         "services[1].reals[0].wieght",
-        "unknown field (expected one of address, port, weight, forward, tun_type, tun_port, tun_flags, upper_threshold, lower_threshold)",
+        "unknown field (expected one of address, port, weight, forward, tun_type, tun_port, tun_flags, upper_threshold, lower_threshold, inhibit_on_failure, notify_up, notify_down, alpha, delay_loop, connect_timeout, retry, delay_before_retry, warmup, virtualhost, checks)",
     );
     let e = yaml_err(&format!("{BASE}colour: blue\n"));
     assert_eq!(e.path, "colour");

@@ -1,0 +1,176 @@
+//! `ferrovs config from-keepalived`: reads a keepalived.conf (with its
+//! `include` files) and writes the ferrovs services it describes, health
+//! checks included. keepalived has no notion of ports, workers or routes:
+//! those come from a base ferrovs configuration.
+//!
+//! Nothing is dropped silently: every keyword that has no ferrovs meaning
+//! (VRRP, mail alerts, DPVS extensions, invalid values keepalived itself
+//! would ignore, ...) becomes a `Diagnostic` naming its file and line.
+
+mod checker;
+mod lexer;
+mod map;
+mod real;
+mod tree;
+mod values;
+mod vs;
+
+use std::fmt;
+use std::path::Path;
+
+use crate::config::{Config, ConfigError, Service, Timeouts, Workers};
+
+pub use tree::{parse_text, Node};
+
+/// A keyword (or value) that was not mapped as written, with why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: usize,
+    pub keyword: String,
+    /// `not mapped (reason)`, or how the value was mapped instead.
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(file: &str, line: usize, keyword: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            file: file.to_string(),
+            line,
+            keyword: keyword.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file, self.line, self.keyword, self.message
+        )
+    }
+}
+
+/// Why nothing could be written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error("{file}: {message}")]
+    Io { file: String, message: String },
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    /// The mapped configuration fails validation (`at`: the
+    /// virtual_server it came from, when the error is about a service).
+    #[error("{at}{error}")]
+    Invalid { at: String, error: ConfigError },
+}
+
+/// What a keepalived.conf maps to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapped {
+    pub services: Vec<Service>,
+    /// `lvs_timeouts` (tcp, tcpfin, udp); `None`: not given or 0
+    /// (keepalived and ipvsadm leave such a timeout unchanged).
+    pub timeouts: [Option<u32>; 3],
+    /// Everything not mapped as written, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The `virtual_server` each service comes from (file, line).
+    pub origins: Vec<(String, usize)>,
+}
+
+/// Reads and maps `path` and its includes.
+pub fn map_file(path: &Path) -> Result<Mapped, ImportError> {
+    let mut diags = Vec::new();
+    let nodes = tree::parse_file(path, &mut diags)?;
+    Ok(map::map(&nodes, diags))
+}
+
+/// Maps text (includes are listed, not read).
+pub fn map_text(name: &str, text: &str) -> Result<Mapped, ImportError> {
+    let mut diags = Vec::new();
+    let nodes = parse_text(name, text, &mut diags)?;
+    Ok(map::map(&nodes, diags))
+}
+
+impl Mapped {
+    /// The whole configuration: `base` with its services replaced by the
+    /// mapped ones and its timeouts by `lvs_timeouts`, validated. Without
+    /// a base, a skeleton (one worker on core 0, no ports) that only holds
+    /// the services for validation.
+    pub fn into_config(&self, base: Option<&Config>) -> Result<Config, ImportError> {
+        let mut cfg = base.cloned().unwrap_or_else(skeleton);
+        cfg.services = self.services.clone();
+        let t = &mut cfg.timeouts;
+        for (slot, v) in [&mut t.tcp, &mut t.tcpfin, &mut t.udp]
+            .into_iter()
+            .zip(self.timeouts)
+        {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        }
+        cfg.validate().map_err(|error| self.invalid(error))?;
+        Ok(cfg)
+    }
+
+    /// Names the virtual_server behind a refused `services[i]...` path.
+    fn invalid(&self, error: ConfigError) -> ImportError {
+        let at = error
+            .path
+            .strip_prefix("services[")
+            .and_then(|rest| rest.split(']').next())
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| self.origins.get(i))
+            .map(|(file, line)| format!("{file}:{line}: virtual_server: "))
+            .unwrap_or_default();
+        ImportError::Invalid { at, error }
+    }
+}
+
+/// The YAML of the mapped sections alone (`services:` and, when
+/// `lvs_timeouts` gave any, `timeouts:`), for pasting into a config.
+pub fn fragment_yaml(cfg: &Config, mapped: &Mapped) -> String {
+    #[derive(serde::Serialize)]
+    struct Fragment<'a> {
+        services: &'a [Service],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        timeouts: Option<&'a Timeouts>,
+    }
+    let timeouts = mapped
+        .timeouts
+        .iter()
+        .any(Option::is_some)
+        .then_some(&cfg.timeouts);
+    serde_yaml_ng::to_string(&Fragment {
+        services: &cfg.services,
+        timeouts,
+    })
+    .unwrap_or_default()
+}
+
+fn skeleton() -> Config {
+    Config {
+        workers: Workers {
+            cores: vec![0],
+            in_memory: true,
+            eal_args: Vec::new(),
+            mbufs: 8191,
+            burst: 32,
+            host_core: None,
+        },
+        ports: Vec::new(),
+        routes: Vec::new(),
+        neighbors: Vec::new(),
+        marks: Vec::new(),
+        services: Vec::new(),
+        timeouts: Timeouts::default(),
+        conn_max: None,
+        control: Default::default(),
+        metrics: None,
+    }
+}
