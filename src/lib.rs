@@ -5,7 +5,6 @@ pub mod checker;
 pub mod convert;
 pub mod daemon;
 pub mod dpdk;
-pub mod health_refusal;
 pub mod host;
 pub mod instance_lock;
 pub mod live;

@@ -116,7 +116,6 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     if nworkers == 0 {
         bail!("workers.cores: at least one core is needed");
     }
-    crate::health_refusal::refuse_unchecked(&config)?;
     host::preflight(&config)?;
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
@@ -202,6 +201,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
         steering.status(),
         host_stats.clone(),
     )?;
+    let mut checker = crate::checker::runner::Checker::start(daemon.clone())?;
     let start = Instant::now();
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
     let fabric = (nworkers > 1).then(|| Arc::new(Fabric::<Mbuf>::new(nworkers)));
@@ -298,6 +298,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                 }
             }
         }
+        checker.stop();
         stop.store(true, Ordering::Relaxed);
         let mut first_err = Ok(());
         for h in handles {

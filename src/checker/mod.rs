@@ -2,3 +2,5 @@
 //! probes over kernel sockets, its verdicts applied to the running services
 //! through the daemon as one snapshot per change.
 pub mod overlay;
+pub mod plan;
+pub mod runner;

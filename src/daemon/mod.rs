@@ -14,9 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use control::config::{Config, Protocol};
+use control::metrics::HealthMetrics;
 use control::proto::{
-    ConnEntry, ConnKind, ControlError, Counters, ErrorKind, RealCounters, ServiceCounters,
-    ServiceKey, Stats,
+    ConnEntry, ConnKind, ControlError, Counters, ErrorKind, HealthEntry, RealCounters,
+    ServiceCounters, ServiceKey, Stats,
 };
 use control::server::Backend;
 use dataplane::shared::{CoreShared, ViewKind};
@@ -49,6 +50,8 @@ pub struct Daemon {
     /// What the health checks change in the configuration (down reals,
     /// dynamic weights, sorry servers); the workers run `config` with it.
     overlay: Mutex<Overlay>,
+    /// The checker's last listing and metrics (`None`: nothing checked yet).
+    health_view: Mutex<Option<(Vec<HealthEntry>, HealthMetrics)>>,
 }
 
 fn traffic(t: &TrafficStats) -> Stats {
@@ -93,6 +96,7 @@ impl Daemon {
             zeroed: Mutex::new(HashMap::new()),
             rates: Mutex::new(Rates::default()),
             overlay: Mutex::new(Overlay::default()),
+            health_view: Mutex::new(None),
         }
     }
 
@@ -151,6 +155,19 @@ impl Daemon {
         self.publish_running(&running)?;
         *self.overlay.lock().unwrap_or_else(|p| p.into_inner()) = next;
         Ok(())
+    }
+
+    /// The checker's latest listing and metrics.
+    pub fn set_health_view(&self, entries: Vec<HealthEntry>, metrics: HealthMetrics) {
+        *self.health_view.lock().unwrap_or_else(|p| p.into_inner()) = Some((entries, metrics));
+    }
+
+    pub fn health_metrics(&self) -> Option<HealthMetrics> {
+        self.health_view
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(_, m)| m.clone())
     }
 
     /// Called every `rates::INTERVAL_MS` by the sampler thread.
@@ -263,6 +280,15 @@ impl Backend for Daemon {
         overlay::running(&self.config(), &self.overlay())
     }
 
+    fn health(&self) -> Vec<HealthEntry> {
+        self.health_view
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(e, _)| e.clone())
+            .unwrap_or_default()
+    }
+
     fn counters(&self) -> Counters {
         let cfg = self.config();
         let totals = self.totals();
@@ -350,7 +376,6 @@ impl Backend for Daemon {
 
     fn reload(&self) -> Result<(), ControlError> {
         let new = Config::load(&self.path).map_err(ControlError::from)?;
-        crate::health_refusal::refuse_unchecked(&new).map_err(ControlError::from)?;
         self.apply(new)
     }
 

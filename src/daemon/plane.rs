@@ -87,6 +87,7 @@ impl MetricsSource for Metrics {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 dpdk: "22.11".to_owned(),
             },
+            health: self.daemon.health_metrics(),
         };
         control::metrics::render(&cfg, &counters, &d).unwrap_or_else(|e| format!("# {e}\n"))
     }

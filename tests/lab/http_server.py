@@ -13,6 +13,21 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def do_GET(self):
+        # /status/N answers status N (a health check's failing path).
+        if self.path.startswith("/status/"):
+            try:
+                code = int(self.path.split("/")[2])
+            except ValueError:
+                code = 400
+            body = f"status {code}\n".encode()
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
 
 def main():
     ap = argparse.ArgumentParser()

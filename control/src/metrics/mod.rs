@@ -56,6 +56,38 @@ pub struct HostMetrics {
     pub drops: Vec<(String, u64)>,
 }
 
+/// One real's health (`ferrovs_real_up`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RealUpMetric {
+    pub service: String,
+    /// `address:port`.
+    pub real: String,
+    pub up: bool,
+}
+
+/// One distinct health check's results and probe durations.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckMetrics {
+    /// The check as listed (`HTTP_GET 10.0.1.11:8080/`).
+    pub check: String,
+    pub ok: u64,
+    pub failed: u64,
+    /// Cumulative counts of probes at most `le` seconds long.
+    pub buckets: Vec<(f64, u64)>,
+    pub sum_seconds: f64,
+}
+
+/// What the health checker reports.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HealthMetrics {
+    pub reals: Vec<RealUpMetric>,
+    pub checks: Vec<CheckMetrics>,
+    /// Per service name: whether its quorum holds.
+    pub quorum: Vec<(String, bool)>,
+    /// How late the latest probes started after they were due.
+    pub lag_seconds: f64,
+}
+
 /// Build facts exported as `ferrovs_build_info`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BuildInfo {
@@ -65,7 +97,7 @@ pub struct BuildInfo {
 }
 
 /// What the daemon passes besides `Counters`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DaemonMetrics {
     pub cores: Vec<CoreMetrics>,
     pub ports: Vec<PortMetrics>,
@@ -76,6 +108,8 @@ pub struct DaemonMetrics {
     pub control_served: u64,
     pub control_refused: u64,
     pub build: BuildInfo,
+    /// `None` while nothing is health-checked.
+    pub health: Option<HealthMetrics>,
 }
 
 /// A failure of the exposition library (not expected with fixed names).
@@ -384,5 +418,83 @@ pub fn render(cfg: &Config, counters: &Counters, daemon: &DaemonMetrics) -> Resu
     build
         .with_label_values(&[daemon.build.version.as_str(), daemon.build.dpdk.as_str()])
         .set(1);
-    Ok(TextEncoder::new().encode_to_string(&f.reg.gather())?)
+    if let Some(h) = &daemon.health {
+        health_families(&f, h)?;
+    }
+    let mut text = TextEncoder::new().encode_to_string(&f.reg.gather())?;
+    if let Some(h) = &daemon.health {
+        text.push_str(&duration_histogram(h));
+    }
+    Ok(text)
+}
+
+fn health_families(f: &Families, h: &HealthMetrics) -> Result<()> {
+    let up = f.gauge(
+        "ferrovs_real_up",
+        "1 while every health check of the real passes, 0 while one fails",
+        &["service", "real"],
+    )?;
+    for r in &h.reals {
+        up.with_label_values(&[r.service.as_str(), r.real.as_str()])
+            .set(i64::from(r.up));
+    }
+    let checks = f.counter(
+        "ferrovs_health_checks_total",
+        "Health probes run, by check and result (ok, failed)",
+        &["check", "result"],
+    )?;
+    for c in &h.checks {
+        checks
+            .with_label_values(&[c.check.as_str(), "ok"])
+            .inc_by(c.ok);
+        checks
+            .with_label_values(&[c.check.as_str(), "failed"])
+            .inc_by(c.failed);
+    }
+    let quorum = f.gauge(
+        "ferrovs_service_quorum_up",
+        "1 while the service's quorum holds (sum of live real weights), 0 while the sorry server serves",
+        &["service"],
+    )?;
+    for (service, holds) in &h.quorum {
+        quorum
+            .with_label_values(&[service.as_str()])
+            .set(i64::from(*holds));
+    }
+    let lag = prometheus::Gauge::with_opts(Opts::new(
+        "ferrovs_health_checker_lag_seconds",
+        "How late the latest health probes started after they were due",
+    ))?;
+    f.reg.register(Box::new(lag.clone()))?;
+    lag.set(h.lag_seconds);
+    Ok(())
+}
+
+/// A label value in the exposition format.
+fn label_value(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `ferrovs_health_check_duration_seconds`, from the checker's own buckets
+/// (the probes are counted where they finish, not observed here).
+fn duration_histogram(h: &HealthMetrics) -> String {
+    const NAME: &str = "ferrovs_health_check_duration_seconds";
+    let mut out =
+        format!("# HELP {NAME} How long health probes took, by check\n# TYPE {NAME} histogram\n");
+    for c in &h.checks {
+        let check = label_value(&c.check);
+        for (le, n) in &c.buckets {
+            out.push_str(&format!(
+                "{NAME}_bucket{{check=\"{check}\",le=\"{le}\"}} {n}\n"
+            ));
+        }
+        let count = c.ok + c.failed;
+        out.push_str(&format!(
+            "{NAME}_bucket{{check=\"{check}\",le=\"+Inf\"}} {count}\n{NAME}_sum{{check=\"{check}\"}} {}\n{NAME}_count{{check=\"{check}\"}} {count}\n",
+            c.sum_seconds
+        ));
+    }
+    out
 }

@@ -5,7 +5,6 @@
 
 mod checks;
 mod effective;
-mod in_use;
 mod script;
 mod seconds;
 mod sorry;
@@ -20,7 +19,6 @@ pub use effective::{
     ServiceHealth, Target, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP, DEFAULT_DNS_NAME,
     DEFAULT_STATUS_CODES,
 };
-pub use in_use::first_health_setting;
 pub use script::{split_command, Script};
 pub use seconds::Seconds;
 pub use sorry::SorryServer;

@@ -6,9 +6,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use super::{assert_error, check_ok, yaml_err, BASE};
-use crate::config::health::{
-    first_health_setting, CheckOrigin, DnsType, HttpProtocol, Probe, Seconds,
-};
+use crate::config::health::{CheckOrigin, DnsType, HttpProtocol, Probe, Seconds};
 use crate::config::Config;
 
 /// The issue's `services:` example, on BASE's ports.
@@ -332,46 +330,6 @@ fn seconds_keep_microseconds_and_write_back_as_given() {
     assert_eq!(Seconds::parse("1.2345678"), None);
     assert_eq!(Seconds::parse("-1"), None);
     assert_eq!(Seconds::from_micros(1_250_000).to_string(), "1.25");
-}
-
-#[test]
-fn first_health_setting_names_what_needs_the_checker() {
-    assert_eq!(first_health_setting(&super::base()), None);
-    assert_eq!(
-        first_health_setting(&web()).as_deref(),
-        Some("services[2].checks")
-    );
-    let mut cfg = web();
-    cfg.services[2].checks.clear();
-    for (field, clear) in [
-        (
-            "quorum",
-            (|s| s.quorum = None) as fn(&mut crate::config::Service),
-        ),
-        ("hysteresis", |s| s.hysteresis = None),
-        ("quorum_up", |s| s.quorum_up = None),
-        ("quorum_down", |s| s.quorum_down = None),
-        ("sorry_server", |s| s.sorry_server = None),
-    ] {
-        assert_eq!(
-            first_health_setting(&cfg),
-            Some(format!("services[2].{field}"))
-        );
-        clear(&mut cfg.services[2]);
-    }
-    assert_eq!(
-        first_health_setting(&cfg).as_deref(),
-        Some("services[2].reals[1].checks")
-    );
-    cfg.services[2].reals[1].checks = Some(Vec::new());
-    assert_eq!(
-        first_health_setting(&cfg).as_deref(),
-        Some("services[2].reals[1].notify_up")
-    );
-    cfg.services[2].reals[1].notify_up = None;
-    cfg.services[2].reals[1].notify_down = None;
-    // Timings, alpha, omega and inhibit_on_failure do nothing without checks.
-    assert_eq!(first_health_setting(&cfg), None);
 }
 
 #[test]
