@@ -57,7 +57,12 @@ impl Drop for Running {
 }
 
 fn start(cores: usize) -> Running {
-    let config = Config::load(&config_path()).unwrap();
+    start_at(cores, config_path())
+}
+
+/// A daemon whose configuration file (what a reload reads) is `path`.
+fn start_at(cores: usize, path: PathBuf) -> Running {
+    let config = Config::load(&path).unwrap();
     let mut ids = Ids::default();
     let snap = snapshot_with_ids(&config, &[], cores, &mut ids).unwrap();
     let cell = Arc::new(SnapshotCell::new(snap));
@@ -90,7 +95,7 @@ fn start(cores: usize) -> Running {
         std::thread::sleep(Duration::from_millis(1));
     }
     let daemon = Arc::new(Daemon::new(
-        config_path(),
+        path,
         config,
         ids,
         vec![],
@@ -284,4 +289,30 @@ fn conn_max_changes_only_with_a_restart() {
     let e = r.daemon.apply(new).unwrap_err();
     assert_eq!(e.to_string(), "conn_max: changes only with a restart");
     assert_eq!(observed(&r), before);
+}
+
+/// Health checks do not run yet: a reload that adds one is refused, naming
+/// the field, and the running configuration stays.
+#[test]
+fn a_reload_with_health_checks_is_refused() {
+    let dir = std::env::temp_dir().join(format!("ferrovs-reload-hc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cfg.yaml");
+    std::fs::copy(config_path(), &path).unwrap();
+    let r = start_at(1, path.clone());
+    let before = observed(&r);
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "    forward: nat\n",
+        "    forward: nat\n    checks: [{tcp_check: {}}]\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let e = r.daemon.reload().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("services[0].checks: health checks are not live yet (issue 13)"),
+        "{e}"
+    );
+    assert_eq!(observed(&r), before);
+    drop(r);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -30,7 +30,6 @@ pub fn map(m: &mut Mapper, n: &Node) -> Option<Check> {
             continue;
         }
         match (n.keyword(), c.keyword()) {
-            ("HTTP_GET" | "SSL_GET", k) => http_keyword(m, n, c, k, &mut http, &mut common),
             ("MISC_CHECK", "misc_path") => {
                 misc = script(m, c).map(|p| MiscCheck {
                     misc_path: p,
@@ -64,6 +63,7 @@ pub fn map(m: &mut Mapper, n: &Node) -> Option<Check> {
             ),
             (_, "fwmark") if connects => m.unmapped(c, "probes carry no socket mark"),
             (_, "log_all_failures") => m.unmapped(c, "ferrovs logs every check failure"),
+            ("HTTP_GET" | "SSL_GET", k) => http_keyword(m, n, c, k, &mut http, &mut common),
             _ => m.unmapped(
                 c,
                 &format!("not a {} keyword; keepalived ignores it", n.keyword()),

@@ -15,6 +15,9 @@ mod tree;
 mod values;
 mod vs;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 use std::path::Path;
 

@@ -204,7 +204,7 @@ fn read_block(m: &mut Mapper, n: &Node) -> Option<Draft> {
                 },
             },
             "persistence_granularity" => {
-                if let Some(mask) = m.value(c, |a| super::values::ipv4(a)) {
+                if let Some(mask) = m.value(c, super::values::ipv4) {
                     if mask_to_prefix_len(mask).is_some() {
                         // keepalived turns persistence on with it.
                         persistence(s).netmask = mask;
@@ -312,7 +312,7 @@ fn read_block(m: &mut Mapper, n: &Node) -> Option<Draft> {
 }
 
 fn persistence(s: &mut Service) -> &mut Persistence {
-    s.persistence.get_or_insert_with(|| Persistence {
+    s.persistence.get_or_insert(Persistence {
         timeout: DEFAULT_PERSISTENCE,
         netmask: Ipv4Addr::BROADCAST,
     })

@@ -79,7 +79,7 @@ impl fmt::Display for Seconds {
 
 impl Serialize for Seconds {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0 % MICROS == 0 {
+        if self.0.is_multiple_of(MICROS) {
             s.serialize_u64(self.0 / MICROS)
         } else {
             s.serialize_f64(self.0 as f64 / MICROS as f64)

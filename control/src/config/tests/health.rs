@@ -354,3 +354,32 @@ fn a_check_entry_names_exactly_one_checker() {
     let e = web_err("connect_port: 8080", "connect_port: 8080, urls: []");
     assert_eq!(e.path, "services[2].reals[1].checks[0].tcp_check.urls");
 }
+
+#[test]
+fn an_ipvsadm_edit_of_a_real_keeps_its_health_settings() {
+    use crate::config::Protocol;
+    use crate::proto::{DestOpts, ServiceKey};
+    let cfg = web();
+    let key = ServiceKey::addr(Protocol::Tcp, Ipv4Addr::new(10, 0, 0, 101), 80);
+    let mut o = DestOpts::new(key, Ipv4Addr::new(10, 20, 0, 3), Some(8080));
+    o.weight = Some(5);
+    o.forward = Some(crate::config::Forward::Nat);
+    let new = crate::rules::edit_dest(&cfg, &o).unwrap();
+    let (before, after) = (&cfg.services[2].reals[1], &new.services[2].reals[1]);
+    assert_eq!(after.weight, 5);
+    assert!(after.checks.is_some());
+    assert_eq!(
+        (
+            &after.checks,
+            &after.notify_up,
+            &after.notify_down,
+            after.inhibit_on_failure
+        ),
+        (
+            &before.checks,
+            &before.notify_up,
+            &before.notify_down,
+            before.inhibit_on_failure
+        )
+    );
+}
