@@ -291,10 +291,10 @@ fn conn_max_changes_only_with_a_restart() {
     assert_eq!(observed(&r), before);
 }
 
-/// Health checks do not run yet: a reload that adds one is refused, naming
-/// the field, and the running configuration stays.
+/// A reload with an invalid health check is refused whole, naming the
+/// field, and the running configuration stays.
 #[test]
-fn a_reload_with_health_checks_is_refused() {
+fn a_reload_with_an_invalid_health_check_is_refused() {
     let dir = std::env::temp_dir().join(format!("ferrovs-reload-hc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("cfg.yaml");
@@ -303,13 +303,13 @@ fn a_reload_with_health_checks_is_refused() {
     let before = observed(&r);
     let text = std::fs::read_to_string(&path).unwrap().replace(
         "    forward: nat\n",
-        "    forward: nat\n    checks: [{tcp_check: {}}]\n",
+        "    forward: nat\n    checks: [{http_get: {urls: [{path: /, digest: xyz}]}}]\n",
     );
     std::fs::write(&path, text).unwrap();
     let e = r.daemon.reload().unwrap_err();
     assert!(
         e.to_string()
-            .contains("services[0].checks: health checks are not live yet (issue 13)"),
+            .contains("services[0].checks[0].http_get.urls[0].digest"),
         "{e}"
     );
     assert_eq!(observed(&r), before);
