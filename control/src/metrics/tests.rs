@@ -115,6 +115,29 @@ fn sample() -> (Config, Counters, DaemonMetrics) {
             version: "0.1.0".into(),
             dpdk: "22.11".into(),
         },
+        health: Some(HealthMetrics {
+            reals: vec![
+                RealUpMetric {
+                    service: "web".into(),
+                    real: "10.0.1.11:8080".into(),
+                    up: true,
+                },
+                RealUpMetric {
+                    service: "web".into(),
+                    real: "10.0.1.12:8080".into(),
+                    up: false,
+                },
+            ],
+            checks: vec![CheckMetrics {
+                check: "HTTP_GET 10.0.1.11:8080/q".into(),
+                ok: 7,
+                failed: 2,
+                buckets: vec![(0.001, 1), (0.01, 8), (1.0, 9)],
+                sum_seconds: 0.05,
+            }],
+            quorum: vec![("web".into(), true)],
+            lag_seconds: 0.012,
+        }),
     };
     (cfg, counters, daemon)
 }
@@ -162,6 +185,48 @@ fn exposition_parses_and_has_the_values() {
     assert_eq!(get(r#"ferrovs_port_flow_rules{port="eth0"}"#), 4.0);
     assert_eq!(get(r#"ferrovs_port_flow_steering{port="lab"}"#), 0.0);
     assert_eq!(get(r#"ferrovs_port_flow_rules{port="lab"}"#), 0.0);
+    assert_eq!(
+        get(r#"ferrovs_real_up{real="10.0.1.11:8080",service="web"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"ferrovs_real_up{real="10.0.1.12:8080",service="web"}"#),
+        0.0
+    );
+    let check = r#"check="HTTP_GET 10.0.1.11:8080/q""#;
+    let h = |s: String| get(&s);
+    assert_eq!(
+        h(format!(
+            r#"ferrovs_health_checks_total{{{check},result="ok"}}"#
+        )),
+        7.0
+    );
+    assert_eq!(
+        h(format!(
+            r#"ferrovs_health_checks_total{{{check},result="failed"}}"#
+        )),
+        2.0
+    );
+    assert_eq!(
+        h(format!(
+            r#"ferrovs_health_check_duration_seconds_bucket{{{check},le="0.01"}}"#
+        )),
+        8.0
+    );
+    assert_eq!(
+        h(format!(
+            r#"ferrovs_health_check_duration_seconds_bucket{{{check},le="+Inf"}}"#
+        )),
+        9.0
+    );
+    assert_eq!(
+        h(format!(
+            "ferrovs_health_check_duration_seconds_count{{{check}}}"
+        )),
+        9.0
+    );
+    assert_eq!(get(r#"ferrovs_service_quorum_up{service="web"}"#), 1.0);
+    assert_eq!(get("ferrovs_health_checker_lag_seconds"), 0.012);
     let host = |dir: &str, what: &str| {
         get(&format!(
             r#"ferrovs_port_host_{what}_total{{direction="{dir}",port="eth0"}}"#
