@@ -21,8 +21,9 @@ pub struct ConvertError {
     pub message: String,
 }
 
-/// An empty configuration to apply rules to.
-fn empty() -> Config {
+/// An empty configuration to apply rules to (ports and workers come from
+/// elsewhere: a base config, or nowhere when only services are wanted).
+pub fn empty() -> Config {
     Config {
         workers: Workers {
             cores: vec![0],

@@ -21,7 +21,7 @@ mod tests;
 use std::fmt;
 use std::path::Path;
 
-use crate::config::{Config, ConfigError, Service, Timeouts, Workers};
+use crate::config::{Config, ConfigError, Service, Timeouts};
 
 pub use tree::{parse_text, Node};
 
@@ -106,7 +106,7 @@ impl Mapped {
     /// a base, a skeleton (one worker on core 0, no ports) that only holds
     /// the services for validation.
     pub fn into_config(&self, base: Option<&Config>) -> Result<Config, ImportError> {
-        let mut cfg = base.cloned().unwrap_or_else(skeleton);
+        let mut cfg = base.cloned().unwrap_or_else(crate::convert::empty);
         cfg.services = self.services.clone();
         let t = &mut cfg.timeouts;
         for (slot, v) in [&mut t.tcp, &mut t.tcpfin, &mut t.udp]
@@ -154,26 +154,4 @@ pub fn fragment_yaml(cfg: &Config, mapped: &Mapped) -> String {
         timeouts,
     })
     .unwrap_or_default()
-}
-
-fn skeleton() -> Config {
-    Config {
-        workers: Workers {
-            cores: vec![0],
-            in_memory: true,
-            eal_args: Vec::new(),
-            mbufs: 8191,
-            burst: 32,
-            host_core: None,
-        },
-        ports: Vec::new(),
-        routes: Vec::new(),
-        neighbors: Vec::new(),
-        marks: Vec::new(),
-        services: Vec::new(),
-        timeouts: Timeouts::default(),
-        conn_max: None,
-        control: Default::default(),
-        metrics: None,
-    }
 }

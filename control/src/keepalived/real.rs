@@ -36,28 +36,7 @@ pub fn map(m: &mut Mapper, n: &Node) -> Option<RealDraft> {
             return None;
         }
     };
-    let mut r = Real {
-        address,
-        port: None,
-        weight: 1,
-        forward: None,
-        tun_type: None,
-        tun_port: None,
-        tun_flags: None,
-        upper_threshold: 0,
-        lower_threshold: 0,
-        inhibit_on_failure: None,
-        notify_up: None,
-        notify_down: None,
-        alpha: None,
-        delay_loop: None,
-        connect_timeout: None,
-        retry: None,
-        delay_before_retry: None,
-        warmup: None,
-        virtualhost: None,
-        checks: None,
-    };
+    let mut r = Real::at(address);
     let mut weight_given = false;
     let mut checks = Vec::new();
     for c in n.children() {

@@ -115,41 +115,7 @@ fn targets(m: &mut Mapper, n: &Node) -> Option<(Vec<Target>, Option<String>)> {
 }
 
 fn empty_service() -> Service {
-    Service {
-        name: String::new(),
-        fwmark: None,
-        vip: None,
-        port: None,
-        ports: None,
-        protocol: None,
-        scheduler: Scheduler::default(),
-        flags: Vec::new(),
-        persistence: None,
-        ops: false,
-        forward: Forward::Nat,
-        tun_type: None,
-        tun_port: None,
-        tun_flags: None,
-        local_addresses: Vec::new(),
-        toa: true,
-        delay_loop: None,
-        connect_timeout: None,
-        retry: None,
-        delay_before_retry: None,
-        warmup: None,
-        alpha: None,
-        omega: None,
-        inhibit_on_failure: None,
-        virtualhost: None,
-        quorum: None,
-        hysteresis: None,
-        quorum_up: None,
-        quorum_down: None,
-        sorry_server: None,
-        sorry_server_inhibit: None,
-        checks: Vec::new(),
-        reals: Vec::new(),
-    }
+    Service::named(String::new())
 }
 
 /// Reads the keywords of the block in order, as keepalived does.

@@ -139,29 +139,7 @@ pub fn add_service(cfg: &Config, o: &ServiceOpts) -> Result<Config> {
         flags: o.flags.clone(),
         persistence: persistence(&o.persistence),
         ops: o.ops,
-        forward: Forward::default(),
-        tun_type: None,
-        tun_port: None,
-        tun_flags: None,
-        local_addresses: Vec::new(),
-        toa: true,
-        delay_loop: None,
-        connect_timeout: None,
-        retry: None,
-        delay_before_retry: None,
-        warmup: None,
-        alpha: None,
-        omega: None,
-        inhibit_on_failure: None,
-        virtualhost: None,
-        quorum: None,
-        hysteresis: None,
-        quorum_up: None,
-        quorum_down: None,
-        sorry_server: None,
-        sorry_server_inhibit: None,
-        checks: Vec::new(),
-        reals: Vec::new(),
+        ..Service::named("")
     });
     validated(new)
 }
@@ -251,26 +229,12 @@ fn real_of(s: &Service, o: &DestOpts) -> Real {
         Forward::Nat | Forward::FullNat => (port != o.service.port).then_some(port),
     };
     let mut real = Real {
-        address: o.addr,
         port,
         weight: o.weight.unwrap_or(DEFAULT_WEIGHT),
         forward: (forward != s.forward).then_some(forward),
-        tun_type: None,
-        tun_port: None,
-        tun_flags: None,
         upper_threshold: o.upper_threshold.unwrap_or(0),
         lower_threshold: o.lower_threshold.unwrap_or(0),
-        inhibit_on_failure: None,
-        notify_up: None,
-        notify_down: None,
-        alpha: None,
-        delay_loop: None,
-        connect_timeout: None,
-        retry: None,
-        delay_before_retry: None,
-        warmup: None,
-        virtualhost: None,
-        checks: None,
+        ..Real::at(o.addr)
     };
     if forward == Forward::Tun {
         set_tunnel(s, &mut real, o);
