@@ -290,6 +290,32 @@ fn a_bad_status_or_digest_takes_a_real_down() {
             .any(|x| x.contains("10.99.1.13:8080") && x.split_whitespace().nth(3) == Some("3")),
         "{l}"
     );
+    // A reload that changes one real's check re-plans in place: the failed
+    // reals stay out the whole time (their probes are unchanged), the
+    // changed check starts afresh and passes.
+    cfg.edit(|t| {
+        t.replace(
+            "urls: [{path: /}], connect_timeout: 1, retry: 0",
+            "urls: [{path: /index.html}], connect_timeout: 1, retry: 0",
+        )
+    });
+    let (rc, _, err) = fvsadm(sock, &["--reload"]);
+    assert_eq!(rc, 0, "{err}");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        let l = listed(sock);
+        assert!(
+            !l.contains("10.99.1.11:8080") && !l.contains("10.99.1.12:8080"),
+            "a reload brought a failed real back: {l}"
+        );
+        assert!(l.contains("10.99.1.13:8080"), "{l}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, health, _) = fvsadm(sock, &["-L", "--health"]);
+    assert!(
+        health.contains("HTTP_GET 10.99.1.13:8080/index.html"),
+        "{health}"
+    );
     assert!(director.terminate(Duration::from_secs(15)).success());
 }
 

@@ -53,8 +53,7 @@ struct Probe {
 /// ([`HealthError::RulesMismatch`]) - put what differs into the key.
 ///
 /// # Not modelled
-/// Configuration reload (keepalived migrates checker state to the new
-/// configuration), `ha_suspend`, `rs_init_notifies`, `lvs_flush_on_stop`,
+/// `ha_suspend`, `rs_init_notifies`, `lvs_flush_on_stop`,
 /// SMTP alerts, a sorry server that is also one of the reals.
 #[derive(Debug, Clone)]
 pub struct Health {
@@ -163,6 +162,45 @@ impl Health {
             }
             svc.start(*id, &mut out);
         }
+        Ok(out)
+    }
+
+    /// Start as [`Health::start`], carrying over what `old` (the machine of the
+    /// previous configuration) knows, as keepalived's `migrate_checkers` does
+    /// on a reload: a probe whose key and rules are unchanged keeps its state,
+    /// schedule and counts (a failed real stays failed, a probe in flight
+    /// reports to this machine), so only what the new configuration changed
+    /// starts afresh. The effects build the pool from empty, as `start`'s do
+    /// (a failed real is simply not added); start-up scripts are left out for
+    /// services `old` already had, since nothing happened to them.
+    pub fn start_from(
+        &mut self,
+        old: &Health,
+        now: u64,
+        seed: u64,
+    ) -> Result<Vec<Effect>, HealthError> {
+        self.configuring()?;
+        self.phase = Phase::Running;
+        for (key, probe) in self.probes.iter_mut() {
+            probe.checker = match old.probes.get(key) {
+                Some(o) if o.checker.rules() == probe.checker.rules() => o.checker.clone(),
+                _ => {
+                    let jitter = jitter::for_key(seed, key.as_str());
+                    Checker::new(probe.checker.rules().clone(), now, jitter)
+                }
+            };
+        }
+        let mut out = Vec::new();
+        for (id, svc) in self.services.iter_mut() {
+            for real in svc.reals.values_mut() {
+                real.alive = real_alive(&self.probes, real);
+            }
+            svc.start(*id, &mut out);
+        }
+        out.retain(|e| match e {
+            Effect::RunScript { service, .. } => !old.services.contains_key(service),
+            _ => true,
+        });
         Ok(out)
     }
 

@@ -249,3 +249,51 @@ fn listing_views() {
     assert_eq!(w.h.layout(), vec![(VS, vec![RealId(1), RealId(2)])]);
     assert!(w.h.real(VS, RealId(9)).is_none());
 }
+
+/// A reload: the unchanged probe keeps its failed state, the new real's
+/// probe starts as a new one does, and nothing re-runs start-up scripts.
+#[test]
+fn start_from_carries_unchanged_probes_over() {
+    let (mut w, _) = World::start(two_reals(false));
+    // r1 fails its check and goes down (first failure, retry preset).
+    let k1 = key("r1");
+    let _ = w.due();
+    let fx = w.probe(&k1, fail("refused"));
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::RealDown {
+            real: RealId(1),
+            ..
+        }
+    )));
+    // The new configuration adds a third real with its own check.
+    let mut next = two_reals(false);
+    next.add_real(VS, RealId(3), RealConfig::default()).unwrap();
+    next.add_check(VS, RealId(3), key("r3"), rules(CheckKind::TcpCheck))
+        .unwrap();
+    let fx = next.start_from(&w.h, w.now, 7).unwrap();
+    let a = applies(&fx);
+    assert!(
+        !a.iter()
+            .any(|(_, t, act)| *t == Target::Real(RealId(1)) && *act != Action::Remove),
+        "r1 stays out of the pool: {a:?}"
+    );
+    assert!(a.contains(&(VS, Target::Real(RealId(3)), Action::Weight(1))));
+    assert!(!next.real(VS, RealId(1)).unwrap().alive);
+    assert!(next.real(VS, RealId(3)).unwrap().alive);
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::RunScript { .. })),
+        "no start-up scripts for a service that existed: {fx:?}"
+    );
+    // Changed rules start afresh.
+    let mut changed = Health::new();
+    changed.add_service(VS, ServiceConfig::default()).unwrap();
+    changed
+        .add_real(VS, RealId(1), RealConfig::default())
+        .unwrap();
+    let mut r = rules(CheckKind::TcpCheck);
+    r.retry = 3;
+    changed.add_check(VS, RealId(1), key("r1"), r).unwrap();
+    changed.start_from(&w.h, w.now, 7).unwrap();
+    assert!(changed.real(VS, RealId(1)).unwrap().alive);
+}

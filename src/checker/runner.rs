@@ -107,10 +107,15 @@ async fn run(daemon: Arc<Daemon>, stop: Arc<AtomicBool>) {
                 Ok(mut fresh) => {
                     if plan.as_ref().is_none_or(|p| p.layout != fresh.layout) {
                         tracing::info!(probes = fresh.jobs.len(), "health checks (re)planned");
-                        let effects = fresh
-                            .health
-                            .start(now(), now() ^ 0x9e37_79b9_7f4a_7c15)
-                            .unwrap_or_default();
+                        let seed = now() ^ 0x9e37_79b9_7f4a_7c15;
+                        // Unchanged probes keep their state (keepalived's
+                        // migrate_checkers): a reload does not bring a failed
+                        // real back or restart what it did not touch.
+                        let effects = match &plan {
+                            Some(old) => fresh.health.start_from(&old.health, now(), seed),
+                            None => fresh.health.start(now(), seed),
+                        }
+                        .unwrap_or_default();
                         counts.retain(|k, _| fresh.jobs.contains_key(k));
                         plan = Some(fresh);
                         if let Some(p) = &plan {
