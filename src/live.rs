@@ -23,6 +23,9 @@ use crate::steering::{PortFlows, Steering};
 use dataplane::shared::CoreShared;
 use dataplane::steer::reply_rules;
 
+/// A health checker pass older than this is logged as a stall.
+const CHECKER_STALL: Duration = Duration::from_secs(5);
+
 /// Per-lcore mempool cache (DPDK's recommended order of magnitude).
 const POOL_CACHE: u32 = 256;
 
@@ -206,6 +209,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
     let fabric = (nworkers > 1).then(|| Arc::new(Fabric::<Mbuf>::new(nworkers)));
 
+    let mut stall_logged: Option<Instant> = None;
     let result: Result<()> = std::thread::scope(|scope| {
         let fabric = &fabric;
         let mut handles = Vec::new();
@@ -285,6 +289,19 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                 .store(u64::from(pool.in_use()), Ordering::Relaxed);
             if hup.swap(false, Ordering::Relaxed) {
                 plane::reload(&daemon);
+            }
+            // The checker is never silently stuck: a pass older than
+            // CHECKER_STALL is logged (once a minute while it lasts).
+            if let Some(age) = daemon.health_pass_age() {
+                if age > CHECKER_STALL
+                    && stall_logged.is_none_or(|t: Instant| t.elapsed() > Duration::from_secs(60))
+                {
+                    tracing::error!(
+                        ?age,
+                        "the health checker has not run for a while; verdicts are stale"
+                    );
+                    stall_logged = Some(Instant::now());
+                }
             }
             // Every applied change (fvsadm, reload) publishes a snapshot; the
             // rules follow it here, on the thread that owns the ports. Until

@@ -512,6 +512,7 @@ fn publish_view(
             checks,
             quorum,
             lag_seconds: max_lag_ms as f64 / 1000.0,
+            pass_age_seconds: 0.0,
         },
     );
 }

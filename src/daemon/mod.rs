@@ -51,7 +51,7 @@ pub struct Daemon {
     /// dynamic weights, sorry servers); the workers run `config` with it.
     overlay: Mutex<Overlay>,
     /// The checker's last listing and metrics (`None`: nothing checked yet).
-    health_view: Mutex<Option<(Vec<HealthEntry>, HealthMetrics)>>,
+    health_view: Mutex<Option<(Vec<HealthEntry>, HealthMetrics, Instant)>>,
 }
 
 fn traffic(t: &TrafficStats) -> Stats {
@@ -158,8 +158,11 @@ impl Daemon {
     }
 
     /// The checker's latest listing and metrics.
+    /// The checker's latest listing and metrics; also its heartbeat (it
+    /// calls this after every pass, at least every 100 ms).
     pub fn set_health_view(&self, entries: Vec<HealthEntry>, metrics: HealthMetrics) {
-        *self.health_view.lock().unwrap_or_else(|p| p.into_inner()) = Some((entries, metrics));
+        *self.health_view.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((entries, metrics, Instant::now()));
     }
 
     pub fn health_metrics(&self) -> Option<HealthMetrics> {
@@ -167,7 +170,19 @@ impl Daemon {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .map(|(_, m)| m.clone())
+            .map(|(_, m, at)| HealthMetrics {
+                pass_age_seconds: at.elapsed().as_secs_f64(),
+                ..m.clone()
+            })
+    }
+
+    /// How long since the checker's last pass (`None` before its first).
+    pub fn health_pass_age(&self) -> Option<Duration> {
+        self.health_view
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(_, _, at)| at.elapsed())
     }
 
     /// Called every `rates::INTERVAL_MS` by the sampler thread.
@@ -285,7 +300,7 @@ impl Backend for Daemon {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .map(|(e, _)| e.clone())
+            .map(|(e, _, _)| e.clone())
             .unwrap_or_default()
     }
 

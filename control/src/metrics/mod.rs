@@ -86,6 +86,9 @@ pub struct HealthMetrics {
     pub quorum: Vec<(String, bool)>,
     /// How late the latest probes started after they were due.
     pub lag_seconds: f64,
+    /// Since the checker's last pass: it passes at least every 100 ms, so a
+    /// large value means it is stuck.
+    pub pass_age_seconds: f64,
 }
 
 /// Build facts exported as `ferrovs_build_info`.
@@ -467,6 +470,12 @@ fn health_families(f: &Families, h: &HealthMetrics) -> Result<()> {
     ))?;
     f.reg.register(Box::new(lag.clone()))?;
     lag.set(h.lag_seconds);
+    let age = prometheus::Gauge::with_opts(Opts::new(
+        "ferrovs_health_checker_pass_age_seconds",
+        "Since the health checker's last pass (it passes at least every 0.1 s; more means stuck)",
+    ))?;
+    f.reg.register(Box::new(age.clone()))?;
+    age.set(h.pass_age_seconds);
     Ok(())
 }
 

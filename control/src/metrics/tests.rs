@@ -137,6 +137,7 @@ fn sample() -> (Config, Counters, DaemonMetrics) {
             }],
             quorum: vec![("web".into(), true)],
             lag_seconds: 0.012,
+            pass_age_seconds: 0.05,
         }),
     };
     (cfg, counters, daemon)
