@@ -16,8 +16,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-pub use misc::{split_misc_path, SplitError};
-
 /// Where a probe connects from and to, and how long each phase may take.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Target {
@@ -56,7 +54,7 @@ pub enum Probe {
     },
     /// `MISC_CHECK`: runs a program; no socket, so the [`Target`] is not used.
     Misc {
-        /// `misc_path` split into words as keepalived does (see [`split_misc_path`]). The
+        /// `misc_path` split into words as keepalived does (see `health::split_command`). The
         /// first word is the program: a bare name is looked up in `PATH`. It is executed
         /// directly, not through a shell, as keepalived does.
         argv: Vec<String>,

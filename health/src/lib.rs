@@ -61,6 +61,7 @@
 //! ```
 
 pub mod check;
+mod command;
 mod effect;
 mod error;
 mod health;
@@ -74,6 +75,7 @@ mod service;
 mod view;
 
 pub use check::{CheckState, CheckStatus, Checker, LastResult, Transition};
+pub use command::{split_command, SplitError};
 pub use effect::{Effect, Script, Target};
 pub use error::HealthError;
 pub use health::Health;

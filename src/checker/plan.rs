@@ -316,3 +316,132 @@ fn job(c: &EffectiveCheck<'_>) -> Job {
         rules,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+workers: {cores: [1]}
+ports:
+  - {name: eth0, device: "net_af_packet0,iface=lb0", mac: "02:00:00:00:00:01", addresses: [10.0.0.1/24, 10.0.1.1/24]}
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 443
+    protocol: tcp
+    forward: nat
+    delay_loop: 2
+    checks:
+      - ssl_get:
+          urls: [{path: /h, status_code: [200, "300-301"], digest: 0123456789abcdef0123456789ABCDEF}]
+          enable_sni: true
+          sni_name: www.example
+          connect_timeout: 1
+    reals:
+      - {address: 10.0.1.11, port: 8443}
+      - address: 10.0.1.12
+        port: 8443
+        checks:
+          - dns_check: {type: AAAA, name: example.org, connect_port: 53}
+          - misc_check: {misc_path: "/bin/check --fast 'a b'", misc_dynamic: true}
+          - tcp_check: {bindto: 10.0.1.1, bind_port: 4000}
+  - name: web2
+    vip: 10.0.0.101
+    port: 443
+    protocol: tcp
+    forward: nat
+    delay_loop: 2
+    checks:
+      - ssl_get:
+          urls: [{path: /h, status_code: [200, "300-301"], digest: 0123456789abcdef0123456789ABCDEF}]
+          enable_sni: true
+          sni_name: www.example
+          connect_timeout: 1
+    reals:
+      - {address: 10.0.1.11, port: 8443}
+"#;
+
+    fn job_of<'a>(p: &'a Plan, prefix: &str) -> (&'a ProbeKey, &'a Job) {
+        p.jobs
+            .iter()
+            .find(|(k, _)| k.as_str().starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {:?}", p.jobs.keys().collect::<Vec<_>>()))
+    }
+
+    #[test]
+    fn every_checker_becomes_its_probe_and_a_shared_real_is_probed_once() {
+        let cfg = Config::from_yaml_str(CONFIG).unwrap();
+        let p = build(&cfg).unwrap();
+        // web's rs1 and web2's rs1 have the same check: one probe.
+        let ssl: Vec<_> = p
+            .jobs
+            .keys()
+            .filter(|k| k.as_str().starts_with("SSL_GET"))
+            .collect();
+        assert_eq!(ssl.len(), 1, "{ssl:?}");
+        let (k, j) = job_of(&p, "SSL_GET");
+        assert_eq!(k.as_str(), "SSL_GET 10.0.1.11:8443/h");
+        assert_eq!(j.rules.kind, CheckKind::SslGet);
+        assert_eq!(j.rules.delay_loop_ms, 2_000);
+        assert!(j.rules.needs_clean_round);
+        assert_eq!(j.target.timeout, std::time::Duration::from_secs(1));
+        let Probe::Http { urls, tls, .. } = &j.probe else {
+            panic!("{:?}", j.probe)
+        };
+        assert_eq!(urls[0].status_codes, vec![200, 300, 301]);
+        assert_eq!(
+            urls[0].digest.as_deref(),
+            Some("0123456789abcdef0123456789abcdef")
+        );
+        let tls = tls.as_ref().unwrap();
+        assert!(tls.enable_sni);
+        assert_eq!(tls.sni_name.as_deref(), Some("www.example"));
+
+        let (_, dns) = job_of(&p, "DNS_CHECK");
+        assert_eq!(
+            dns.probe,
+            Probe::Dns {
+                qtype: "AAAA".into(),
+                name: "example.org".into()
+            }
+        );
+        assert_eq!(dns.target.connect.to_string(), "10.0.1.12:53");
+        assert_eq!(dns.rules.retry, 3, "DNS_CHECK's default retry");
+
+        let (_, misc) = job_of(&p, "MISC_CHECK");
+        let Probe::Misc { argv, dynamic, .. } = &misc.probe else {
+            panic!()
+        };
+        assert_eq!(argv, &["/bin/check", "--fast", "a b"]);
+        assert!(dynamic);
+        assert_eq!(misc.rules.retry, 0, "MISC_CHECK's default retry");
+
+        let (_, tcp) = job_of(&p, "TCP_CHECK");
+        assert_eq!(tcp.target.connect.to_string(), "10.0.1.12:8443");
+        assert_eq!(
+            tcp.target.bind.map(|b| b.to_string()).as_deref(),
+            Some("10.0.1.1:4000")
+        );
+        // Two services, three reals, five checks.
+        assert_eq!(p.services.len(), 2);
+        assert_eq!(p.jobs.len(), 4);
+    }
+
+    #[test]
+    fn services_without_checks_are_left_alone() {
+        let cfg = Config::from_yaml_str(&CONFIG.replace(
+            "    checks:\n      - ssl_get:",
+            "    xchecks:\n      - ssl_get:",
+        ));
+        assert!(cfg.is_err(), "sanity: unknown keys are refused");
+        let mut cfg = Config::from_yaml_str(CONFIG).unwrap();
+        for s in &mut cfg.services {
+            s.checks.clear();
+            for r in &mut s.reals {
+                r.checks = None;
+            }
+        }
+        assert!(build(&cfg).unwrap().is_empty());
+    }
+}

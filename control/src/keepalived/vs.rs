@@ -393,7 +393,7 @@ pub fn method(m: &mut Mapper, c: &Node) -> Option<Method> {
 /// A script keyword: the command line (keepalived re-reads the statement
 /// with its own quoting), then optionally a user and group.
 pub fn script(m: &mut Mapper, c: &Node) -> Option<Script> {
-    let words = match crate::config::health::split_command(&c.raw) {
+    let words = match health::split_command(&c.raw) {
         Ok(w) => w,
         Err(e) => {
             m.invalid(c, &format!("the command line {e}"));

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use health_probe::{run, split_misc_path, Outcome, Probe, Target};
+use health::split_command;
+use health_probe::{run, Outcome, Probe, Target};
 
 use crate::fixtures::{bounded, LONG};
 
@@ -180,7 +181,7 @@ async fn executed_directly_with_its_words() {
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .expect("chmod");
         let line = format!("{} 'a b' c\\ d \"$HOME\"", path.display());
-        let argv = split_misc_path(&line).expect("split");
+        let argv = split_command(&line).expect("split");
         let probe = Probe::Misc {
             argv,
             timeout: LONG,

@@ -19,7 +19,7 @@ pub use effective::{
     ServiceHealth, Target, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP, DEFAULT_DNS_NAME,
     DEFAULT_STATUS_CODES,
 };
-pub use script::{split_command, Script};
+pub use script::Script;
 pub use seconds::Seconds;
 pub use sorry::SorryServer;
 pub use validate::{CONNECT_TIMEOUT_MAX, TIMER_MAX};

@@ -16,7 +16,7 @@ impl Script {
     /// (`alloc_strvec_quoted_escaped`): white space separates words,
     /// quotes group them, a backslash takes the next character literally.
     pub fn argv(&self) -> Result<Vec<String>, String> {
-        split_command(&self.0)
+        health::split_command(&self.0).map_err(|e| e.to_string())
     }
 
     /// The reason this command line cannot be run, if any.
@@ -39,47 +39,4 @@ impl fmt::Display for Script {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// Splits a command line into words (see `Script::argv`).
-pub fn split_command(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (_, '\\') => {
-                let next = chars
-                    .next()
-                    .ok_or_else(|| "ends with a lone backslash".to_string())?;
-                word.push(next);
-                in_word = true;
-            }
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                in_word = true;
-            }
-            (None, c) if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            (None, c) => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-    }
-    if let Some(q) = quote {
-        return Err(format!("has an unterminated {q} quote"));
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
 }

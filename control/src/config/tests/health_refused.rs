@@ -125,7 +125,7 @@ fn scripts_are_absolute_command_lines() {
     check(
         &c,
         &format!("{S}.reals[0].notify_up"),
-        "has an unterminated ' quote",
+        "\"/bin/x 'unterminated\" has an unterminated ' quote",
     );
     c.services[2].reals[0].notify_up = None;
     c.services[2].reals[0].notify_down = Some(Script("./down.sh".into()));
