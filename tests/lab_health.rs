@@ -607,3 +607,98 @@ fn a_thousand_reals_at_delay_loop_1_run_on_time() {
     assert!(worst < 0.1, "lag {worst} s");
     assert!(director.terminate(Duration::from_secs(20)).success());
 }
+
+/// SSL_GET against a TLS server and DNS_CHECK against a DNS responder, on
+/// the real servers, through the director's checker: up while they answer,
+/// out when the DNS answer turns SERVFAIL or the TLS server stops.
+#[test]
+fn ssl_get_and_dns_check_against_real_fixtures() {
+    let Some(lab) = Lab::try_up(3, "nat") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("fvs-fixtures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let o = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=rs1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rcode = dir.join("rcode");
+    std::fs::write(&rcode, "0").unwrap();
+    let fixtures = repo().join("tests/lab/check_fixtures.py");
+    let fx = fixtures.to_str().unwrap();
+    let tls = lab.spawn(
+        "rs1",
+        &[
+            "python3",
+            fx,
+            "tls",
+            "--port",
+            "8443",
+            "--cert",
+            cert.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let _dns = lab.spawn(
+        "rs2",
+        &[
+            "python3",
+            fx,
+            "dns",
+            "--port",
+            "53",
+            "--rcode-file",
+            rcode.to_str().unwrap(),
+        ],
+    );
+    let reals = "      - address: 10.99.1.11\n        port: 8080\n        checks: [{ssl_get: {urls: [{path: /}], connect_port: 8443, connect_timeout: 1, retry: 0}}]\n      \
+         - address: 10.99.1.12\n        port: 8080\n        checks: [{dns_check: {type: SOA, name: example.org, connect_port: 53, connect_timeout: 1, retry: 0}}]\n      \
+         - {address: 10.99.1.13, port: 8080}\n";
+    let cfg = LabConfig::new("health-fixtures", Some(&services("", reals)));
+    let sock = &cfg.sock;
+    let mut director = lab.director(&cfg.path);
+    lab.wait_for_service(URL, Duration::from_secs(30));
+    wait_all_checks_pass(sock, 2, Duration::from_secs(15));
+    let l = listed(sock);
+    assert!(
+        l.contains("10.99.1.11:8080") && l.contains("10.99.1.12:8080"),
+        "{l}"
+    );
+
+    std::fs::write(&rcode, "2").unwrap();
+    assert!(
+        until_listed(sock, Duration::from_secs(10), |l| !l
+            .contains("10.99.1.12:8080"))
+        .is_some(),
+        "SERVFAIL takes rs2 out: {}",
+        listed(sock)
+    );
+    drop(tls);
+    assert!(
+        until_listed(sock, Duration::from_secs(10), |l| !l
+            .contains("10.99.1.11:8080"))
+        .is_some(),
+        "a stopped TLS server takes rs1 out: {}",
+        listed(sock)
+    );
+    let (_, health, _) = fvsadm(sock, &["-L", "--health"]);
+    assert!(health.contains("SERVFAIL"), "{health}");
+    std::fs::write(&rcode, "0").unwrap();
+    assert!(
+        until_listed(sock, Duration::from_secs(10), |l| l
+            .contains("10.99.1.12:8080"))
+        .is_some(),
+        "NOERROR brings rs2 back"
+    );
+    assert!(director.terminate(Duration::from_secs(15)).success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
