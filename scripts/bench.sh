@@ -3,11 +3,14 @@
 # (results.json, results.md, *.svg; raw inputs in bench/results/raw/).
 #   1. build (release)          4. packet rate over memif vs the bounce reflector (root)
 #   2. pktloop under callgrind  5. peers on the namespace lab: ferrovs, HAProxy, nginx (root)
-#   3. criterion micro-benches  6. results + plots
+#   3. criterion micro-benches  6. host path: kernel twin throughput on the lab, memif
+#                                  packet rate without / with an idle / with a busy twin (root)
+#                               7. results + plots
 # Everything is bounded in time (whole run < 15 min on 2 cores). Parts that
 # need what the machine lacks (root, valgrind, hugepages) are skipped with a
 # message; the report then says "missing" for them.
-# Knobs: BENCH_SKIP="peers pktrate ..." PKT_SECS PKT_ROUNDS PEER_SECS IPP_N IPP_N0
+# Knobs: BENCH_SKIP="peers pktrate hostpath ..." PKT_SECS PKT_ROUNDS PEER_SECS IPP_N IPP_N0
+#        HP_ROUNDS HP_MEMIF_ROUNDS HP_FILE_MB HP_SECS HP_RATE_PPS HP_BUDGET (bench/scripts/hostpath.sh)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -33,6 +36,8 @@ if ! skipped peers; then
   command -v nginx >/dev/null || need+=(nginx)
   [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need+=(libnginx-mod-stream)
   command -v wrk >/dev/null || need+=(wrk)
+fi
+if ! skipped peers || ! skipped hostpath; then
   command -v curl >/dev/null || need+=(curl)
 fi
 if [ ${#need[@]} -gt 0 ] && is_root; then
@@ -86,6 +91,16 @@ if ! skipped peers; then
     bash tests/lab/lab.sh down >/dev/null 2>&1 || true
   else
     step "peers: needs root, haproxy, nginx (stream) and wrk, skipped"
+  fi
+fi
+
+if ! skipped hostpath; then
+  if is_root && command -v curl >/dev/null && command -v python3 >/dev/null; then
+    step "host path: kernel twin throughput on the lab; memif rate without a twin, with it idle, with kernel traffic"
+    timeout 180 bash bench/scripts/hostpath.sh "$REL/ferrovs" "$REL/fvs-pktgen" "$RAW" 2>&1 | sed 's/^/    /'
+    bash tests/lab/lab.sh down >/dev/null 2>&1 || true
+  else
+    step "host path: needs root, curl and python3, skipped"
   fi
 fi
 
