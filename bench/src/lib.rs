@@ -5,6 +5,7 @@
 pub mod args;
 pub mod charts;
 pub mod frames;
+pub mod hostpath_report;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;

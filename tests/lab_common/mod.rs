@@ -2,6 +2,7 @@
 //! director started inside `fvs-lb`, and teardown that always runs (Drop),
 //! also when an assertion fails.
 #![allow(dead_code)]
+pub mod health;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, MutexGuard};

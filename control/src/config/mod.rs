@@ -6,6 +6,7 @@
 //! println!("{}", cfg.to_yaml());
 //! ```
 
+mod blank;
 mod capacity;
 mod device;
 mod error;

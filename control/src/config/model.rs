@@ -399,75 +399,7 @@ impl Default for MetricsConfig {
     }
 }
 
-impl Real {
-    /// A real at `address` with nothing else set (weight 1), as a YAML real
-    /// with only `address` is read.
-    pub fn at(address: Ipv4Addr) -> Real {
-        Real {
-            address,
-            port: None,
-            weight: default_weight(),
-            forward: None,
-            tun_type: None,
-            tun_port: None,
-            tun_flags: None,
-            upper_threshold: 0,
-            lower_threshold: 0,
-            inhibit_on_failure: None,
-            notify_up: None,
-            notify_down: None,
-            alpha: None,
-            delay_loop: None,
-            connect_timeout: None,
-            retry: None,
-            delay_before_retry: None,
-            warmup: None,
-            virtualhost: None,
-            checks: None,
-        }
-    }
-}
-
 impl Service {
-    /// A service named `name` with nothing else set: the defaults a YAML
-    /// service without those keys gets. Builders fill in what they know.
-    pub fn named(name: impl Into<String>) -> Service {
-        Service {
-            name: name.into(),
-            fwmark: None,
-            vip: None,
-            port: None,
-            ports: None,
-            protocol: None,
-            scheduler: Scheduler::default(),
-            flags: Vec::new(),
-            persistence: None,
-            ops: false,
-            forward: Forward::default(),
-            tun_type: None,
-            tun_port: None,
-            tun_flags: None,
-            local_addresses: Vec::new(),
-            toa: true,
-            delay_loop: None,
-            connect_timeout: None,
-            retry: None,
-            delay_before_retry: None,
-            warmup: None,
-            alpha: None,
-            omega: None,
-            inhibit_on_failure: None,
-            virtualhost: None,
-            quorum: None,
-            hysteresis: None,
-            quorum_up: None,
-            quorum_down: None,
-            sorry_server: None,
-            sorry_server_inhibit: None,
-            checks: Vec::new(),
-            reals: Vec::new(),
-        }
-    }
     /// The VIP of an address service (unspecified for a firewall-mark one,
     /// which validation guarantees has none).
     pub fn vip(&self) -> Ipv4Addr {
@@ -557,7 +489,7 @@ fn default_mtu() -> u16 {
 fn default_host_rate_pps() -> u32 {
     50_000
 }
-fn default_weight() -> u32 {
+pub(super) fn default_weight() -> u32 {
     1
 }
 fn default_persistence_timeout() -> u32 {
