@@ -28,16 +28,10 @@ fn a_failed_real_leaves_the_service_within_the_rules_and_comes_back() {
 
     // A steady stream: 10 requests a second, each logged with its time.
     let log: PathBuf = cfg.dir.join("requests.jsonl");
-    let client = repo().join("tests/lab/http_client.py");
-    let stream = lab.spawn(
-        "c",
+    let stream = lab.http_client_background(
+        URL,
+        200,
         &[
-            "python3",
-            client.to_str().unwrap(),
-            "--url",
-            URL,
-            "-n",
-            "200",
             "--rate",
             "10",
             "--timeout",

@@ -35,20 +35,7 @@ fn host_config(name: &str, rate_pps: u32) -> LabConfig {
 /// 300 requests through the VIP from the client, running while the test
 /// goes on; `output` gives their JSON summary.
 fn vip_requests_in_background(lab: &Lab) -> Background {
-    let client = repo().join("tests/lab/http_client.py");
-    lab.spawn(
-        "c",
-        &[
-            "python3",
-            client.to_str().unwrap(),
-            "--url",
-            URL,
-            "-n",
-            "300",
-            "--deadline",
-            "60",
-        ],
-    )
+    lab.http_client_background(URL, 300, &["--deadline", "60"])
 }
 
 /// Whether the twin exists in the director namespace.

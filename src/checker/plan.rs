@@ -346,21 +346,20 @@ services:
           - dns_check: {type: AAAA, name: example.org, connect_port: 53}
           - misc_check: {misc_path: "/bin/check --fast 'a b'", misc_dynamic: true}
           - tcp_check: {bindto: 10.0.1.1, bind_port: 4000}
-  - name: web2
-    vip: 10.0.0.101
-    port: 443
-    protocol: tcp
-    forward: nat
-    delay_loop: 2
-    checks:
-      - ssl_get:
-          urls: [{path: /h, status_code: [200, "300-301"], digest: 0123456789abcdef0123456789ABCDEF}]
-          enable_sni: true
-          sni_name: www.example
-          connect_timeout: 1
-    reals:
-      - {address: 10.0.1.11, port: 8443}
 "#;
+
+    /// CONFIG with a second service, `web2`, whose rs1 has the same check as
+    /// `web`'s: the probe is shared.
+    fn config() -> Config {
+        let mut cfg = Config::from_yaml_str(CONFIG).unwrap();
+        let mut web2 = cfg.services[0].clone();
+        web2.name = "web2".into();
+        web2.vip = Some("10.0.0.101".parse().unwrap());
+        web2.reals.truncate(1);
+        cfg.services.push(web2);
+        cfg.validate().unwrap();
+        cfg
+    }
 
     fn job_of<'a>(p: &'a Plan, prefix: &str) -> (&'a ProbeKey, &'a Job) {
         p.jobs
@@ -371,8 +370,7 @@ services:
 
     #[test]
     fn every_checker_becomes_its_probe_and_a_shared_real_is_probed_once() {
-        let cfg = Config::from_yaml_str(CONFIG).unwrap();
-        let p = build(&cfg).unwrap();
+        let p = build(&config()).unwrap();
         // web's rs1 and web2's rs1 have the same check: one probe.
         let ssl: Vec<_> = p
             .jobs
@@ -435,7 +433,7 @@ services:
             "    xchecks:\n      - ssl_get:",
         ));
         assert!(cfg.is_err(), "sanity: unknown keys are refused");
-        let mut cfg = Config::from_yaml_str(CONFIG).unwrap();
+        let mut cfg = config();
         for s in &mut cfg.services {
             s.checks.clear();
             for r in &mut s.reals {

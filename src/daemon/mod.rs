@@ -146,9 +146,10 @@ impl Daemon {
     /// was) when the workers refuse it.
     pub fn change_health(&self, change: impl FnOnce(&mut Overlay)) -> Result<(), ControlError> {
         let _serial = self.apply_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut next = self.overlay();
+        let current = self.overlay();
+        let mut next = current.clone();
         change(&mut next);
-        if next == self.overlay() {
+        if next == current {
             return Ok(());
         }
         let running = overlay::running(&self.config(), &next);

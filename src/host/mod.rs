@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use control::config::{Config, HostDriver};
+use control::config::{Config, HostDriver, MacAddr};
 use control::metrics::HostMetrics;
 use dataplane::host::{HostCounters, HostDrop};
 use dataplane::host_rings::HostRings;
@@ -74,7 +74,7 @@ pub fn create_twins(
         if netlink::exists(&plan.iface).with_context(|| field.clone())? {
             bail!("{field}: an interface of that name already exists");
         }
-        let mac = mac_text(plan.mac);
+        let mac = MacAddr(plan.mac).to_string();
         let (name, args) = match config.ports[i].host_driver {
             HostDriver::Tap => (
                 format!("net_tap_fvs{i}"),
@@ -114,13 +114,6 @@ pub fn create_twins(
         });
     }
     Ok(twins)
-}
-
-fn mac_text(m: [u8; 6]) -> String {
-    m.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 /// Every host-path counter of the process: each worker's (frames handed to

@@ -102,6 +102,16 @@ impl Lab {
         serde_json::from_slice(&o.stdout).expect("client JSON")
     }
 
+    /// The lab HTTP client in the client namespace, in the background while
+    /// the test goes on (`output` gives its JSON summary).
+    pub fn http_client_background(&self, url: &str, n: usize, extra: &[&str]) -> Background {
+        let client = repo().join("tests/lab/http_client.py");
+        let n = n.to_string();
+        let mut args = vec!["python3", client.to_str().unwrap(), "--url", url, "-n", &n];
+        args.extend_from_slice(extra);
+        self.spawn("c", &args)
+    }
+
     /// Starts `cmd` in namespace `ns` in the background (killed on drop).
     pub fn spawn(&self, ns: &str, args: &[&str]) -> Background {
         let child = Command::new("ip")
