@@ -51,7 +51,8 @@ pub struct Plan {
     pub jobs: HashMap<ProbeKey, Job>,
     pub services: BTreeMap<ServiceId, PlanService>,
     /// What the plan was built from, to tell whether a new configuration
-    /// changes anything the checker does (weights aside).
+    /// changes anything the checker does (then it is re-planned, keeping the
+    /// state of every unchanged probe).
     pub layout: String,
 }
 
@@ -128,6 +129,8 @@ pub fn build(cfg: &Config) -> Result<Plan, String> {
                     .map_err(|e| format!("services[{i}].reals[{j}]: {e}"))?;
                 jobs.insert(pk, job);
             }
+            // Weights feed the quorum: an fvsadm weight edit re-plans too.
+            layout.push_str(&format!("{i}/{j}:{}:{}|", r.weight, rh.inhibit_on_failure));
             reals.insert(
                 rid,
                 PlanReal {

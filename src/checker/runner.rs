@@ -99,7 +99,8 @@ async fn run(daemon: Arc<Daemon>, stop: Arc<AtomicBool>) {
             break;
         }
         // A changed configuration (reload, fvsadm) that changes what is
-        // checked gets a new plan; weight edits alone keep the states.
+        // checked, or a weight, gets a new plan; unchanged probes keep their
+        // states.
         if last_look.is_none_or(|t: Instant| t.elapsed() >= Duration::from_secs(1)) {
             last_look = Some(Instant::now());
             let cfg = daemon.config();
