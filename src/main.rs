@@ -162,7 +162,7 @@ fn from_keepalived(
     output: Option<&std::path::Path>,
 ) -> Result<()> {
     let base = base.map(load).transpose()?;
-    let mapped = control::keepalived::map_file(file)?;
+    let mapped = control::keepalived::map_file(file, base.as_ref())?;
     for d in &mapped.diagnostics {
         eprintln!("{d}");
     }

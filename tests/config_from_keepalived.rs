@@ -1,5 +1,6 @@
 //! `ferrovs config from-keepalived`: golden YAML for the users' tutorial,
-//! DPVS's FullNAT tutorial and keepalived's own sample files; every output
+//! DPVS's FullNAT tutorial, keepalived's own sample files and a VRRP
+//! setup; every output
 //! passes `ferrovs config check`; every keyword not mapped is reported
 //! with its file and line; `--strict` writes nothing.
 //!
@@ -72,7 +73,8 @@ fn the_users_tutorial() {
         lines(
             "tutorial.conf",
             &[
-                "2: vrrp_instance: not mapped (VRRP maps to the director-HA configuration once that issue lands)",
+                "4: interface: ens32 mapped as port \"eth0\" (the base's only port)",
+                "13: 192.168.184.100/24: mapped without \"dev ens32 label ens32:3\" (the address is held on the instance's port)",
                 "21: nat_mask: not mapped (not a keepalived virtual_server keyword; keepalived ignores it)",
             ]
         )
@@ -86,8 +88,9 @@ fn dpvs_fullnat_tutorial_with_an_include() {
         lines(
             "dpvs-fullnat.conf",
             &[
-                "5: router_id: not mapped (global_defs: only lvs_timeouts has a ferrovs equivalent)",
-                "10: vrrp_instance: not mapped (VRRP maps to the director-HA configuration once that issue lands)",
+                "5: router_id: not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)",
+                "12: interface: dpdk0.kni mapped as port \"eth0\" (the base's only port)",
+                "13: dpdk_interface: not mapped (DPVS extension with no ferrovs equivalent)",
                 "32: syn_proxy: not mapped (DPVS extension with no ferrovs equivalent)",
                 "38: nb_sock_retry: not mapped (not a TCP_CHECK keyword; keepalived ignores it)",
             ]
@@ -97,7 +100,7 @@ fn dpvs_fullnat_tutorial_with_an_include() {
 
 #[test]
 fn keepalived_sample_http_get_port() {
-    let global = "not mapped (global_defs: only lvs_timeouts has a ferrovs equivalent)";
+    let global = "not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)";
     let name = "keepalived.conf.HTTP_GET.port";
     assert_eq!(
         golden(name),
@@ -116,7 +119,7 @@ fn keepalived_sample_http_get_port() {
 
 #[test]
 fn keepalived_sample_misc_check() {
-    let global = "not mapped (global_defs: only lvs_timeouts has a ferrovs equivalent)";
+    let global = "not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)";
     let name = "keepalived.conf.misc_check";
     assert_eq!(
         golden(name),
@@ -141,8 +144,26 @@ fn keepalived_sample_fwmark() {
         lines(
             name,
             &[
-                "4: router_id: not mapped (global_defs: only lvs_timeouts has a ferrovs equivalent)",
+                "4: router_id: not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)",
                 "12: protocol: not mapped (a firewall-mark service takes every protocol; keepalived ignores it)",
+            ]
+        )
+    );
+}
+
+#[test]
+fn vrrp_instances_and_ha_suspend() {
+    let name = "keepalived.conf.vrrp";
+    assert_eq!(
+        golden(name),
+        lines(
+            name,
+            &[
+                "6: router_id: not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)",
+                "10: vrrp_script: not mapped (tracking is not supported: the instances' priorities stay as written)",
+                "26: 172.16.0.80/24: mapped without \"dev eth0 label eth0:web\" (the address is held on the instance's port)",
+                "29: track_script: not mapped (tracking is not supported: the instance's priority stays as written)",
+                "34: smtp_alert: not mapped (ferrovs sends no mail; transitions are logged)",
             ]
         )
     );
@@ -166,7 +187,7 @@ fn strict_turns_any_unmapped_keyword_into_an_error_and_writes_nothing() {
     assert!(o.stdout.is_empty());
     assert!(stderr.contains(&format!("{DIR}/tutorial.conf:21: nat_mask: not mapped")));
     assert!(
-        stderr.contains("--strict: 2 keyword(s) not mapped as written; nothing written"),
+        stderr.contains("--strict: 3 keyword(s) not mapped as written; nothing written"),
         "{stderr}"
     );
     // A file with nothing unmapped passes --strict.

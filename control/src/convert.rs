@@ -38,6 +38,7 @@ pub fn empty() -> Config {
         neighbors: Vec::new(),
         marks: Vec::new(),
         services: Vec::new(),
+        vrrp: Vec::new(),
         timeouts: Default::default(),
         conn_max: None,
         control: Default::default(),

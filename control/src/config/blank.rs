@@ -72,6 +72,7 @@ impl Service {
             sorry_server: None,
             sorry_server_inhibit: None,
             checks: Vec::new(),
+            ha_suspend: false,
             reals: Vec::new(),
         }
     }

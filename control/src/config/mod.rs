@@ -20,6 +20,7 @@ mod net;
 mod owned;
 mod tunnel;
 mod validate;
+pub mod vrrp;
 
 #[cfg(test)]
 mod tests;
@@ -42,6 +43,7 @@ pub use model::{
 };
 pub use net::{mask_to_prefix_len, prefix_len_to_mask, Ipv4Net, MacAddr};
 pub use tunnel::Tunnel;
+pub use vrrp::{AuthType, VirtualAddress, VrrpAuth, VrrpInstance, VrrpState};
 
 impl Config {
     /// Parses a YAML document and validates it.

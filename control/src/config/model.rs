@@ -17,6 +17,7 @@ use super::kinds::{
 };
 use super::marks::MarkRule;
 use super::net::{Ipv4Net, MacAddr};
+use super::vrrp::VrrpInstance;
 
 /// Real-server weights: ipvsadm's `-w` range.
 pub const WEIGHT_MAX: u32 = 65535;
@@ -42,6 +43,13 @@ pub struct Config {
     pub marks: Vec<MarkRule>,
     #[serde(default)]
     pub services: Vec<Service>,
+    /// VRRP instances (`vrrp::VrrpInstance`). Each owns its virtual
+    /// addresses: the director answers for them only while the instance is
+    /// MASTER. `Config::vrrp_owner_of` names an address's instance;
+    /// `Config::port_addresses_with_virtual` lists a port's addresses with
+    /// the virtual ones that are not already the director's otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vrrp: Vec<VrrpInstance>,
     #[serde(default)]
     pub timeouts: Timeouts,
     /// Connection-table capacity for the whole director, split evenly
@@ -239,6 +247,11 @@ pub struct Service {
     /// Every real's checks, unless the real has `checks` of its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
+    /// keepalived's `ha_suspend`: the service's checks are suspended while
+    /// the VRRP instance owning its VIP is not MASTER. Requires such an
+    /// instance. Default false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ha_suspend: bool,
     /// Real servers in order of addition (as `ipvsadm -a` in file order).
     #[serde(default)]
     pub reals: Vec<Real>,

@@ -1,5 +1,5 @@
 //! A real server must not be one of the director's own addresses: a port
-//! address, a VIP or a FullNAT local address. The director answers those
+//! address, a VIP, a FullNAT local address or a VRRP virtual address. The director answers those
 //! itself, so packets forwarded there would never reach a server.
 
 use std::collections::HashMap;
@@ -9,7 +9,8 @@ use super::error::ConfigError;
 use super::model::Config;
 
 /// Every address the director owns, with the field that makes it so (the
-/// first one, in the order port addresses, VIPs, local addresses).
+/// first one, in the order port addresses, VIPs, local addresses, VRRP
+/// virtual addresses).
 pub(crate) fn owned(cfg: &Config) -> HashMap<Ipv4Addr, String> {
     let mut owned = HashMap::new();
     for (i, p) in cfg.ports.iter().enumerate() {
@@ -41,6 +42,14 @@ pub(crate) fn owned(cfg: &Config) -> HashMap<Ipv4Addr, String> {
         for (k, a) in s.local_addresses.iter().enumerate() {
             owned.entry(*a).or_insert_with(|| {
                 format!("a FullNAT local address (services[{i}].local_addresses[{k}])")
+            });
+        }
+    }
+    // An address a VRRP instance owns is the director's while it is MASTER.
+    for (i, v) in cfg.vrrp.iter().enumerate() {
+        for (k, a) in v.virtual_ipaddress.iter().enumerate() {
+            owned.entry(a.addr()).or_insert_with(|| {
+                format!("a VRRP virtual address (vrrp[{i}].virtual_ipaddress[{k}])")
             });
         }
     }

@@ -53,6 +53,7 @@ pub(crate) fn validate(cfg: &Config) -> Result {
     for (i, m) in cfg.marks.iter().enumerate() {
         super::marks::rule(i, m)?;
     }
+    super::vrrp::check(cfg)?;
     owned::reals_not_owned(cfg)?;
     super::health::check(cfg)?;
     timeouts(&cfg.timeouts)?;

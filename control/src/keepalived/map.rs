@@ -1,21 +1,24 @@
 //! The top level of a keepalived.conf: groups first (keepalived resolves
-//! group names after reading everything), then `virtual_server` blocks and
-//! `global_defs`; every other block is listed as not mapped.
+//! group names after reading everything), then `virtual_server`,
+//! `vrrp_instance` and `global_defs` blocks, then what needs the whole
+//! file (the instances' global defaults, `ha_suspend`'s owner); every
+//! other block is listed as not mapped.
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use super::tree::Node;
 use super::values::{address_range, u32_in, unsigned};
+use super::vrrp::{self, Globals};
 use super::{vs, Diagnostic, Mapped};
-use crate::config::Service;
+use crate::config::{Port, Service, VrrpInstance};
 
 /// keepalived's `LVS_MAX_TIMEOUT` (31 days), the bound of lvs_timeouts.
 const LVS_MAX_TIMEOUT: u32 = 86400 * 31;
 /// Most addresses one group entry may expand to (one service each).
 pub const MAX_RANGE: usize = 256;
 
-pub const VRRP: &str = "VRRP maps to the director-HA configuration once that issue lands";
+pub const SYNC: &str = "IPVS connection synchronisation is not supported";
 pub const DPVS: &str = "DPVS extension with no ferrovs equivalent";
 
 /// One `virtual_server_group` entry.
@@ -33,6 +36,14 @@ pub struct Mapper {
     pub services: Vec<Service>,
     pub origins: Vec<(String, usize)>,
     pub timeouts: [Option<u32>; 3],
+    /// The base's ports (`None`: no base), to resolve VRRP interfaces.
+    pub base_ports: Option<Vec<Port>>,
+    pub globals: Globals,
+    pub vrrp_drafts: Vec<vrrp::Draft>,
+    pub vrrp: Vec<VrrpInstance>,
+    pub vrrp_origins: Vec<(String, usize)>,
+    /// `ha_suspend` lines: each service they set it on.
+    pub ha_suspend: Vec<(usize, Node)>,
 }
 
 impl Mapper {
@@ -70,7 +81,7 @@ impl Mapper {
 }
 
 /// Maps the statement tree.
-pub fn map(nodes: &[Node], diags: Vec<Diagnostic>) -> Mapped {
+pub fn map(nodes: &[Node], diags: Vec<Diagnostic>, base_ports: Option<&[Port]>) -> Mapped {
     let mut m = Mapper {
         diags,
         vs_groups: HashMap::new(),
@@ -78,6 +89,12 @@ pub fn map(nodes: &[Node], diags: Vec<Diagnostic>) -> Mapped {
         services: Vec::new(),
         origins: Vec::new(),
         timeouts: [None; 3],
+        base_ports: base_ports.map(<[Port]>::to_vec),
+        globals: Globals::default(),
+        vrrp_drafts: Vec::new(),
+        vrrp: Vec::new(),
+        vrrp_origins: Vec::new(),
+        ha_suspend: Vec::new(),
     };
     for n in nodes {
         match n.keyword() {
@@ -91,8 +108,18 @@ pub fn map(nodes: &[Node], diags: Vec<Diagnostic>) -> Mapped {
             "virtual_server_group" | "local_address_group" => {}
             "virtual_server" => vs::map(&mut m, n),
             "global_defs" => global_defs(&mut m, n),
-            "lvs_sync_daemon" => m.unmapped(n, VRRP),
-            k if k.starts_with("vrrp_") => m.unmapped(n, VRRP),
+            "vrrp_instance" => vrrp::read(&mut m, n),
+            "lvs_sync_daemon" => m.unmapped(n, SYNC),
+            "vrrp_sync_group" => m.unmapped(
+                n,
+                "sync groups are not supported: each vrrp instance fails over on its own",
+            ),
+            "vrrp_script" | "vrrp_track_file" | "vrrp_track_process" | "track_file"
+            | "track_process" => m.unmapped(
+                n,
+                "tracking is not supported: the instances' priorities stay as written",
+            ),
+            k if k.starts_with("vrrp_") => m.unmapped(n, "VRRP block with no ferrovs equivalent"),
             "static_ipaddress" | "static_routes" | "static_rules" => m.unmapped(
                 n,
                 "the director's addresses and routes are ports[] and routes[] in the YAML",
@@ -102,7 +129,29 @@ pub fn map(nodes: &[Node], diags: Vec<Diagnostic>) -> Mapped {
             _ => m.unmapped(n, "not a virtual-server keyword"),
         }
     }
+    vrrp::finish(&mut m);
+    ha_suspend(&mut m);
     finish(m, nodes)
+}
+
+/// `ha_suspend` is kept where a vrrp instance owns the service's VIP
+/// (keepalived suspends the checks while the VIP is not on the host).
+fn ha_suspend(m: &mut Mapper) {
+    for (i, n) in std::mem::take(&mut m.ha_suspend) {
+        let vip = m.services[i].vip;
+        let owned = vip.is_some_and(|a| m.vrrp.iter().any(|v| v.owns(a)));
+        if owned {
+            continue;
+        }
+        m.services[i].ha_suspend = false;
+        match vip {
+            None => m.unmapped(&n, "a firewall-mark service has no VIP to follow"),
+            Some(a) => m.unmapped(
+                &n,
+                &format!("no vrrp_instance owns {a}: keepalived follows the address on the host, ferrovs the instance that owns it"),
+            ),
+        }
+    }
 }
 
 /// Diagnostics in file order, each once (a group's services share them).
@@ -134,6 +183,8 @@ fn finish(m: Mapper, nodes: &[Node]) -> Mapped {
         timeouts: m.timeouts,
         diagnostics: diags,
         origins: m.origins,
+        vrrp: m.vrrp,
+        vrrp_origins: m.vrrp_origins,
     }
 }
 
@@ -141,10 +192,50 @@ fn global_defs(m: &mut Mapper, n: &Node) {
     for c in n.children() {
         match c.keyword() {
             "lvs_timeouts" => lvs_timeouts(m, c),
-            "lvs_sync_daemon" => m.unmapped(c, VRRP),
-            _ => m.unmapped(c, "global_defs: only lvs_timeouts has a ferrovs equivalent"),
+            "lvs_sync_daemon" => m.unmapped(c, SYNC),
+            "vrrp_version" => {
+                if let Some(v) = m.value(c, |a| unsigned(a, 2, 3)) {
+                    m.globals.version = Some(v as u8);
+                }
+            }
+            "vrrp_garp_master_delay" => {
+                if let Some(s) = m.value(c, |a| unsigned(a, 0, 4294)) {
+                    m.globals.garp_master_delay = Some(crate::config::Seconds::from_secs(s));
+                }
+            }
+            "vrrp_garp_master_repeat" => {
+                if let Some(r) = m.value(c, |a| unsigned(a, 0, u64::from(u32::MAX))) {
+                    m.globals.garp_master_repeat = Some(vrrp::garp_repeat(m, c, r));
+                }
+            }
+            "notify_fifo" => m.globals.notify_fifo = fifo(m, c),
+            "vrrp_notify_fifo" => m.globals.vrrp_notify_fifo = fifo(m, c),
+            _ => m.unmapped(
+                c,
+                "global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent",
+            ),
         }
     }
+}
+
+/// `notify_fifo PATH [USER [GROUP]]`: an absolute path.
+fn fifo(m: &mut Mapper, c: &Node) -> Option<(std::path::PathBuf, Node)> {
+    let path = m.value(c, |a| match a.starts_with('/') {
+        true => Ok(std::path::PathBuf::from(a)),
+        false => Err(format!(
+            "{a:?} is not an absolute path, which ferrovs requires"
+        )),
+    })?;
+    if c.words.len() > 2 {
+        m.diag(
+            c,
+            format!(
+                "fifo owner {:?} not mapped (ferrovs creates it as its own user)",
+                c.words[2..].join(" ")
+            ),
+        );
+    }
+    Some((path, c.clone()))
 }
 
 /// `lvs_timeouts [tcp N] [tcpfin N] [udp N]`; 0 leaves a timeout as it

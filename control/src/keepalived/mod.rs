@@ -1,11 +1,12 @@
 //! `ferrovs config from-keepalived`: reads a keepalived.conf (with its
 //! `include` files) and writes the ferrovs services it describes, health
-//! checks included. keepalived has no notion of ports, workers or routes:
-//! those come from a base ferrovs configuration.
+//! checks included, and its VRRP instances. keepalived has no notion of
+//! ports, workers or routes: those come from a base ferrovs configuration
+//! (whose ports also resolve the instances' interfaces).
 //!
 //! Nothing is dropped silently: every keyword that has no ferrovs meaning
-//! (VRRP, mail alerts, DPVS extensions, invalid values keepalived itself
-//! would ignore, ...) becomes a `Diagnostic` naming its file and line.
+//! (VRRP tracking, mail alerts, DPVS extensions, invalid values keepalived
+//! itself would ignore, ...) becomes a `Diagnostic` naming its file and line.
 
 mod checker;
 mod lexer;
@@ -13,6 +14,7 @@ mod map;
 mod real;
 mod tree;
 mod values;
+mod vrrp;
 mod vs;
 
 #[cfg(test)]
@@ -21,7 +23,7 @@ mod tests;
 use std::fmt;
 use std::path::Path;
 
-use crate::config::{Config, ConfigError, Service, Timeouts};
+use crate::config::{Config, ConfigError, Service, Timeouts, VrrpInstance};
 
 pub use tree::{parse_text, Node};
 
@@ -84,30 +86,37 @@ pub struct Mapped {
     pub diagnostics: Vec<Diagnostic>,
     /// The `virtual_server` each service comes from (file, line).
     pub origins: Vec<(String, usize)>,
+    /// The `vrrp_instance` blocks.
+    pub vrrp: Vec<VrrpInstance>,
+    /// The `vrrp_instance` each instance comes from (file, line).
+    pub vrrp_origins: Vec<(String, usize)>,
 }
 
-/// Reads and maps `path` and its includes.
-pub fn map_file(path: &Path) -> Result<Mapped, ImportError> {
+/// Reads and maps `path` and its includes; `base` (the configuration the
+/// result goes into) resolves the VRRP interfaces to its ports.
+pub fn map_file(path: &Path, base: Option<&Config>) -> Result<Mapped, ImportError> {
     let mut diags = Vec::new();
     let nodes = tree::parse_file(path, &mut diags)?;
-    Ok(map::map(&nodes, diags))
+    Ok(map::map(&nodes, diags, base.map(|b| b.ports.as_slice())))
 }
 
 /// Maps text (includes are listed, not read).
-pub fn map_text(name: &str, text: &str) -> Result<Mapped, ImportError> {
+pub fn map_text(name: &str, text: &str, base: Option<&Config>) -> Result<Mapped, ImportError> {
     let mut diags = Vec::new();
     let nodes = parse_text(name, text, &mut diags)?;
-    Ok(map::map(&nodes, diags))
+    Ok(map::map(&nodes, diags, base.map(|b| b.ports.as_slice())))
 }
 
 impl Mapped {
-    /// The whole configuration: `base` with its services replaced by the
-    /// mapped ones and its timeouts by `lvs_timeouts`, validated. Without
-    /// a base, a skeleton (one worker on core 0, no ports) that only holds
-    /// the services for validation.
+    /// The whole configuration: `base` with its services and vrrp
+    /// instances replaced by the mapped ones and its timeouts by
+    /// `lvs_timeouts`, validated. Without a base, a skeleton (one worker on
+    /// core 0, no ports) that only holds the mapped sections for
+    /// validation: the instances then get every check that needs no port.
     pub fn into_config(&self, base: Option<&Config>) -> Result<Config, ImportError> {
         let mut cfg = base.cloned().unwrap_or_else(crate::convert::empty);
         cfg.services = self.services.clone();
+        cfg.vrrp = self.vrrp.clone();
         let t = &mut cfg.timeouts;
         for (slot, v) in [&mut t.tcp, &mut t.tcpfin, &mut t.udp]
             .into_iter()
@@ -117,30 +126,51 @@ impl Mapped {
                 *slot = v;
             }
         }
-        cfg.validate().map_err(|error| self.invalid(error))?;
+        let checked = match base {
+            Some(_) => cfg.validate(),
+            None => {
+                let mut no_vrrp = cfg.clone();
+                no_vrrp.vrrp.clear();
+                for s in &mut no_vrrp.services {
+                    s.ha_suspend = false;
+                }
+                no_vrrp
+                    .validate()
+                    .and_then(|()| crate::config::vrrp::check_portless(&cfg))
+            }
+        };
+        checked.map_err(|error| self.invalid(error))?;
         Ok(cfg)
     }
 
-    /// Names the virtual_server behind a refused `services[i]...` path.
+    /// Names the virtual_server or vrrp_instance behind a refused
+    /// `services[i]...` or `vrrp[i]...` path.
     fn invalid(&self, error: ConfigError) -> ImportError {
-        let at = error
-            .path
-            .strip_prefix("services[")
-            .and_then(|rest| rest.split(']').next())
-            .and_then(|i| i.parse::<usize>().ok())
-            .and_then(|i| self.origins.get(i))
-            .map(|(file, line)| format!("{file}:{line}: virtual_server: "))
+        let origin = |prefix: &str, list: &[(String, usize)], what: &str| {
+            error
+                .path
+                .strip_prefix(prefix)
+                .and_then(|rest| rest.split(']').next())
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| list.get(i))
+                .map(|(file, line)| format!("{file}:{line}: {what}: "))
+        };
+        let at = origin("services[", &self.origins, "virtual_server")
+            .or_else(|| origin("vrrp[", &self.vrrp_origins, "vrrp_instance"))
             .unwrap_or_default();
         ImportError::Invalid { at, error }
     }
 }
 
-/// The YAML of the mapped sections alone (`services:` and, when
-/// `lvs_timeouts` gave any, `timeouts:`), for pasting into a config.
+/// The YAML of the mapped sections alone (`services:`, `vrrp:` when there
+/// are instances and, when `lvs_timeouts` gave any, `timeouts:`), for
+/// pasting into a config.
 pub fn fragment_yaml(cfg: &Config, mapped: &Mapped) -> String {
     #[derive(serde::Serialize)]
     struct Fragment<'a> {
         services: &'a [Service],
+        #[serde(skip_serializing_if = "<[VrrpInstance]>::is_empty")]
+        vrrp: &'a [VrrpInstance],
         #[serde(skip_serializing_if = "Option::is_none")]
         timeouts: Option<&'a Timeouts>,
     }
@@ -151,6 +181,7 @@ pub fn fragment_yaml(cfg: &Config, mapped: &Mapped) -> String {
         .then_some(&cfg.timeouts);
     serde_yaml_ng::to_string(&Fragment {
         services: &cfg.services,
+        vrrp: &cfg.vrrp,
         timeouts,
     })
     .unwrap_or_default()

@@ -5,7 +5,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::map::{GroupEntry, Mapper, DPVS, VRRP};
+use super::map::{GroupEntry, Mapper, DPVS};
 use super::real::{self, RealDraft};
 use super::tree::Node;
 use super::values::{port, positive_timer, timer, u32_in, unsigned};
@@ -24,6 +24,8 @@ struct Draft {
     protocol_given: Option<Protocol>,
     protocol_node: Option<Node>,
     ops_node: Option<Node>,
+    /// `ha_suspend`, kept once a vrrp instance is known to own the VIP.
+    ha_node: Option<Node>,
     /// `weight` of the virtual server: the weight of reals without one.
     weight: u32,
     reals: Vec<RealDraft>,
@@ -57,6 +59,9 @@ pub fn map(m: &mut Mapper, n: &Node) {
             (Some(g), true) => format!("{g}-{}", s.name),
             (None, _) => s.name,
         };
+        if let Some(h) = &draft.ha_node {
+            m.ha_suspend.push((m.services.len(), h.clone()));
+        }
         m.services.push(s);
         m.origins.push((n.file.to_string(), n.line));
     }
@@ -125,6 +130,7 @@ fn read_block(m: &mut Mapper, n: &Node) -> Option<Draft> {
         protocol_given: None,
         protocol_node: None,
         ops_node: None,
+        ha_node: None,
         weight: 1,
         reals: Vec::new(),
     };
@@ -248,7 +254,10 @@ fn read_block(m: &mut Mapper, n: &Node) -> Option<Draft> {
                     d.reals.push(r);
                 }
             }
-            "ha_suspend" => m.unmapped(c, VRRP),
+            "ha_suspend" => {
+                s.ha_suspend = true;
+                d.ha_node = Some(c.clone());
+            }
             "smtp_alert" => m.unmapped(c, "ferrovs sends no mail; transitions are logged"),
             "snmp_name" => m.unmapped(c, "ferrovs has no SNMP agent; see /metrics"),
             "persistence_engine" => m.unmapped(c, "ferrovs has no persistence engines"),

@@ -9,8 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 const MICROS: u64 = 1_000_000;
 
-/// A duration in whole microseconds (keepalived's `TIMER_HZ`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A duration in whole microseconds (keepalived's `TIMER_HZ`); the
+/// default is zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Seconds(u64);
 
 impl Seconds {

@@ -12,6 +12,8 @@ mod tunnel;
 mod validate;
 mod validate_machine;
 mod validate_system;
+mod vrrp;
+mod vrrp_refused;
 
 use super::{Config, ConfigError};
 

@@ -68,6 +68,36 @@ const WORDS: &[&str] = &[
     "ops",
     "connect_port",
     "bindto",
+    "vrrp_instance",
+    "VI_1",
+    "interface",
+    "eth0",
+    "state",
+    "MASTER",
+    "virtual_router_id",
+    "priority",
+    "255",
+    "advert_int",
+    "0.015",
+    "version",
+    "3",
+    "nopreempt",
+    "preempt_delay",
+    "authentication",
+    "auth_type",
+    "PASS",
+    "auth_pass",
+    "123456789",
+    "unicast_peer",
+    "virtual_ipaddress",
+    "10.0.0.1/24",
+    "dev",
+    "garp_master_repeat",
+    "notify_master",
+    "notify_fifo",
+    "/run/f",
+    "vrrp_version",
+    "ha_suspend",
 ];
 
 proptest! {
@@ -76,7 +106,7 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
         let text = String::from_utf8_lossy(&bytes);
-        if let Ok(m) = map_text("fuzz.conf", &text) {
+        if let Ok(m) = map_text("fuzz.conf", &text, None) {
             let _ = m.into_config(None);
         }
     }
@@ -86,8 +116,12 @@ proptest! {
         idx in proptest::collection::vec(0..WORDS.len(), 0..400)
     ) {
         let text: Vec<&str> = idx.iter().map(|&i| WORDS[i]).collect();
-        if let Ok(m) = map_text("fuzz.conf", &text.join(" ")) {
+        if let Ok(m) = map_text("fuzz.conf", &text.join(" "), None) {
             let _ = m.into_config(None);
+        }
+        let base = super::one_port();
+        if let Ok(m) = map_text("fuzz.conf", &text.join(" "), Some(&base)) {
+            let _ = m.into_config(Some(&base));
         }
     }
 }
