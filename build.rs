@@ -40,7 +40,7 @@ fn main() {
         .header("src/dpdk/c/wrapper.h")
         .clang_args(&clang_args)
         .allowlist_function("rte_eal_(init|cleanup|process_type)")
-        .allowlist_function("rte_eth_(dev_count_avail|dev_configure|rx_queue_setup|tx_queue_setup|dev_start|dev_stop|dev_close|rx_burst|tx_burst|macaddr_get|dev_info_get|promiscuous_enable|dev_get_port_by_name|dev_socket_id|stats_get|dev_set_mtu|find_next_owned_by|dev_is_valid_port)")
+        .allowlist_function("rte_eth_(dev_count_avail|dev_configure|rx_queue_setup|tx_queue_setup|dev_start|dev_stop|dev_close|rx_burst|tx_burst|macaddr_get|dev_info_get|promiscuous_enable|dev_get_port_by_name|dev_socket_id|stats_get|dev_set_mtu|find_next_owned_by|dev_is_valid_port|link_get_nowait)")
         .allowlist_function("rte_pktmbuf_(pool_create|alloc|free|prepend|adj|append|trim|reset)")
         .allowlist_function("rte_mempool_(avail_count|in_use_count|free)")
         .allowlist_function("rte_(socket_id|lcore_id|thread_register|thread_unregister|strerror)")

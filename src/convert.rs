@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use anyhow::{anyhow, Result};
 use control::config::{self as cfg, Config};
+use dataplane::mastership::VrrpSpec;
 use dataplane::snapshot::{
     Encap, Forward, HostSpec, Ipv4Prefix, MarkSpec, NeighborSpec, Persistence, PortMatch, PortSpec,
     RealSpec, RouteSpec, ServiceSpec, Snapshot,
@@ -51,8 +52,8 @@ pub fn snapshot_with_ids(
         ports.push(PortSpec {
             name: p.name.clone(),
             mac: MacAddr(mac),
-            addresses: p
-                .addresses
+            addresses: config
+                .port_addresses_with_virtual(i)
                 .iter()
                 .map(|a| Ipv4Prefix {
                     addr: a.addr,
@@ -93,7 +94,15 @@ pub fn snapshot_with_ids(
         config.timeouts.tcpfin,
         config.timeouts.udp,
     );
-    Ok(Snapshot {
+    let mut vrrp = Vec::new();
+    for (i, v) in config.vrrp.iter().enumerate() {
+        vrrp.push(VrrpSpec {
+            port: idx(&v.port, format!("vrrp[{i}].port"))?,
+            addresses: v.virtual_ipaddress.iter().map(|a| a.addr()).collect(),
+            garp_repeat: u32::from(v.garp_master_repeat),
+        });
+    }
+    let mut snap = Snapshot {
         generation: 0,
         ports,
         routes,
@@ -103,7 +112,11 @@ pub fn snapshot_with_ids(
         timeouts,
         conns_per_core: cfg::conns_per_worker(config.conn_max_or_default(), cores),
         expire_nodest_conn: config.control.expire_nodest_conn,
-    })
+        vrrp,
+        owned: Vec::new(),
+    };
+    snap.index_owned();
+    Ok(snap)
 }
 
 fn service(s: &cfg::Service, ids: &mut Ids) -> ServiceSpec {

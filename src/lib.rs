@@ -9,3 +9,4 @@ pub mod host;
 pub mod instance_lock;
 pub mod live;
 pub mod steering;
+pub mod vrrp;

@@ -20,11 +20,20 @@ use crate::dpdk::{Eal, EthPort, Mbuf, Mempool};
 use crate::host::{self, HostStats};
 use crate::instance_lock::{current_netns, lock_ports, LOCK_DIR};
 use crate::steering::{PortFlows, Steering};
+use crate::vrrp::{Liveness, VrrpRuntime};
+use dataplane::mastership::Mastership;
 use dataplane::shared::CoreShared;
 use dataplane::steer::reply_rules;
 
 /// A health checker pass older than this is logged as a stall.
 const CHECKER_STALL: Duration = Duration::from_secs(5);
+
+/// How often the ports' link state is read for VRRP's FAULT state.
+const LINK_CHECK: Duration = Duration::from_millis(100);
+
+/// Time for the VRRP goodbyes (priority 0) to leave through the kernel twin,
+/// the host-path thread and worker 0 before they stop.
+const GOODBYE_DRAIN: Duration = Duration::from_millis(50);
 
 /// Per-lcore mempool cache (DPDK's recommended order of magnitude).
 const POOL_CACHE: u32 = 256;
@@ -120,11 +129,15 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
         bail!("workers.cores: at least one core is needed");
     }
     host::preflight(&config)?;
+    // A signal asks for the stop (`term`); the threads stop on `stop`, set
+    // once the VRRP instances have said goodbye through the dataplane.
+    let term = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())
+    signal_hook::flag::register(signal_hook::consts::SIGINT, term.clone())
         .context("installing SIGINT handler")?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())
         .context("installing SIGTERM handler")?;
+    let wedge = test_hook_wedge()?;
     let hup = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())
         .context("installing SIGHUP handler")?;
@@ -206,6 +219,9 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     )?;
     let mut checker = crate::checker::runner::Checker::start(daemon.clone())?;
     let start = Instant::now();
+    let mastership = Arc::new(Mastership::new(config.vrrp.len()));
+    let links: Arc<[AtomicBool]> = ports.iter().map(|_| AtomicBool::new(true)).collect();
+    let mut links_checked = Instant::now();
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
     let fabric = (nworkers > 1).then(|| Arc::new(Fabric::<Mbuf>::new(nworkers)));
 
@@ -249,6 +265,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                 stats[k].clone(),
             );
             let core_shared = shared[k].clone();
+            let (mastership, config) = (&mastership, &config);
             let (host, host_counters) = (host_rings.clone(), host_stats.workers[k].clone());
             let h = std::thread::Builder::new()
                 .name(format!("fvs-worker-{k}"))
@@ -261,6 +278,9 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                     let mut pipeline =
                         Pipeline::new(k as u16, nworkers, cell.load(), stats.clone())?;
                     pipeline.use_host_counters(host_counters);
+                    if !config.vrrp.is_empty() {
+                        pipeline.use_mastership(mastership.clone());
+                    }
                     let io = DpdkIo {
                         queues,
                         pool,
@@ -282,13 +302,50 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                 .context("spawning worker")?;
             handles.push(h);
         }
-        while !stop.load(Ordering::Relaxed) && handles.iter().all(|h| !h.is_finished()) {
+        let vrrp = if config.vrrp.is_empty() {
+            None
+        } else {
+            let live = Liveness {
+                hearts: shared.clone(),
+                links: links.clone(),
+                clock: start,
+            };
+            match VrrpRuntime::start(&config, mastership.clone(), daemon.clone(), live) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    term.store(true, Ordering::Relaxed);
+                    stop.store(true, Ordering::Relaxed);
+                    for h in handles {
+                        let _ = h.join();
+                    }
+                    return Err(e);
+                }
+            }
+        };
+        while !term.load(Ordering::Relaxed) && handles.iter().all(|h| !h.is_finished()) {
             std::thread::sleep(Duration::from_millis(50));
             gauge
                 .in_use
                 .store(u64::from(pool.in_use()), Ordering::Relaxed);
             if hup.swap(false, Ordering::Relaxed) {
                 plane::reload(&daemon);
+            }
+            if let Some(w) = &wedge {
+                if w.swap(false, Ordering::Relaxed) {
+                    let wedged = !shared
+                        .first()
+                        .is_some_and(|s| s.wedged.load(Ordering::Relaxed));
+                    tracing::warn!(wedged, "test hook: workers wedged or released");
+                    for s in &shared {
+                        s.wedged.store(wedged, Ordering::Relaxed);
+                    }
+                }
+            }
+            if links_checked.elapsed() >= LINK_CHECK {
+                links_checked = Instant::now();
+                for (p, l) in ports.iter().zip(links.iter()) {
+                    l.store(p.link_up(), Ordering::Relaxed);
+                }
             }
             // The checker is never silently stuck: a pass older than
             // CHECKER_STALL is logged (once a minute while it lasts).
@@ -314,6 +371,15 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                     tracing::error!(error = %e, "the redirect rings carry this port's replies until restart");
                 }
             }
+        }
+        // Masters send priority 0 while the dataplane still carries it (a
+        // wedged one is released first: the goodbye must get out).
+        for s in &shared {
+            s.wedged.store(false, Ordering::Relaxed);
+        }
+        if let Some(v) = vrrp {
+            v.stop();
+            std::thread::sleep(GOODBYE_DRAIN);
         }
         checker.stop();
         stop.store(true, Ordering::Relaxed);
@@ -352,6 +418,19 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     tracing::info!("ferrovs stopped");
     drop(locks);
     result
+}
+
+/// The test hook (`FERROVS_TEST_HOOKS=1` only): each SIGUSR2 wedges every
+/// worker, or releases them, as a stuck dataplane would stop polling.
+fn test_hook_wedge() -> Result<Option<Arc<AtomicBool>>> {
+    if std::env::var_os("FERROVS_TEST_HOOKS").is_none_or(|v| v != "1") {
+        return Ok(None);
+    }
+    let flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGUSR2, flag.clone())
+        .context("installing the SIGUSR2 test hook")?;
+    tracing::warn!("test hooks on: SIGUSR2 wedges and releases the workers");
+    Ok(Some(flag))
 }
 
 fn log_summary(stats: &[Arc<CoreStats>]) {

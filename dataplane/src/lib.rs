@@ -5,6 +5,7 @@ pub mod forward;
 pub mod frame;
 pub mod host;
 pub mod host_rings;
+pub mod mastership;
 pub mod neighbor;
 pub mod pcap;
 pub mod pipeline;

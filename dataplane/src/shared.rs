@@ -73,6 +73,11 @@ pub struct CoreShared {
     /// Connections tracked / capacity, for the table-fill gauge.
     pub conns_tracked: AtomicU64,
     pub conns_capacity: AtomicU64,
+    /// The worker's clock (ms) at its latest poll: its heartbeat, which
+    /// VRRP adverts depend on.
+    pub polled_at: AtomicU64,
+    /// Test hook: while set the worker stops polling, as a wedged one would.
+    pub wedged: AtomicBool,
 }
 
 impl CoreShared {

@@ -184,9 +184,36 @@ pub struct Snapshot {
     /// IPVS's expire_nodest_conn: a packet of a connection whose real was
     /// removed expires it (and is dropped) instead of being forwarded.
     pub expire_nodest_conn: bool,
+    /// VRRP instances, by index (the bit of each in `Mastership`).
+    pub vrrp: Vec<crate::mastership::VrrpSpec>,
+    /// Every address a VRRP instance owns, with the instance's index, sorted
+    /// by address (served only while that instance is MASTER).
+    pub owned: Vec<(Ipv4Addr, u8)>,
 }
 
 impl Snapshot {
+    /// Fills `owned` from `vrrp` (call after setting `vrrp`).
+    pub fn index_owned(&mut self) {
+        self.owned = self
+            .vrrp
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| v.addresses.iter().map(move |a| (*a, i as u8)))
+            .collect();
+        self.owned.sort_unstable();
+        self.owned.dedup_by_key(|(a, _)| *a);
+    }
+
+    /// The VRRP instance owning `ip`, if one does.
+    #[inline]
+    pub fn owner_of(&self, ip: Ipv4Addr) -> Option<usize> {
+        self.owned
+            .binary_search_by_key(&ip, |(a, _)| *a)
+            .ok()
+            .and_then(|k| self.owned.get(k))
+            .map(|(_, i)| usize::from(*i))
+    }
+
     /// Whether `ip` is one of the director's own addresses on `port`.
     pub fn is_own_address(&self, port: usize, ip: Ipv4Addr) -> bool {
         self.ports

@@ -42,10 +42,12 @@ pub enum DropReason {
     RedirectFull,
     LocalPortsExhausted,
     TunnelTooBig,
+    /// For an address of a VRRP instance that is not MASTER here.
+    VrrpStandby,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 33] = [
+    pub const ALL: [DropReason; 34] = [
         DropReason::EmptyFrame,
         DropReason::TruncatedEthernet,
         DropReason::NotForUs,
@@ -79,6 +81,7 @@ impl DropReason {
         DropReason::RedirectFull,
         DropReason::LocalPortsExhausted,
         DropReason::TunnelTooBig,
+        DropReason::VrrpStandby,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -118,6 +121,7 @@ impl DropReason {
             DropReason::RedirectFull => "redirect_full",
             DropReason::LocalPortsExhausted => "local_ports_exhausted",
             DropReason::TunnelTooBig => "tunnel_too_big",
+            DropReason::VrrpStandby => "vrrp_standby",
         }
     }
 
@@ -175,6 +179,8 @@ pub struct CoreStats {
     pub arp_requests_sent: Counter,
     pub icmp_echo_replies: Counter,
     pub icmp_frag_needed_sent: Counter,
+    /// Gratuitous ARPs sent for VRRP instances becoming MASTER.
+    pub garps_sent: Counter,
     pub drops: [Counter; DropReason::COUNT],
 }
 
@@ -192,6 +198,7 @@ impl Default for CoreStats {
             arp_requests_sent: Counter::default(),
             icmp_echo_replies: Counter::default(),
             icmp_frag_needed_sent: Counter::default(),
+            garps_sent: Counter::default(),
             drops: std::array::from_fn(|_| Counter::default()),
         }
     }

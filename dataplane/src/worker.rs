@@ -132,7 +132,18 @@ impl<Io: PortIo> Worker<Io> {
             self.pipeline.housekeeping(now);
             if let Some(sh) = &self.shared {
                 sh.serve(self.pipeline.conns(), self.pipeline.templates(), now);
+                sh.polled_at.store(now, Ordering::Relaxed);
             }
+            let mut batch = Batch {
+                io: &mut self.io,
+                tx: &mut self.tx_bufs,
+                refused: 0,
+                fabric: None,
+                core,
+            };
+            self.pipeline.vrrp_tick(&mut batch);
+            let refused = batch.refused;
+            self.count_refused(refused);
         }
         // Taken out for the call (no refcount traffic per poll), then put back.
         if let Some(fabric) = self.fabric.take() {
@@ -236,6 +247,14 @@ impl<Io: PortIo> Worker<Io> {
     /// Polls until `stop` is set, picking up new snapshots between bursts.
     pub fn run(&mut self, stop: &AtomicBool, cell: &SnapshotCell, clock: impl Fn() -> Millis) {
         while !stop.load(Ordering::Relaxed) {
+            if self
+                .shared
+                .as_ref()
+                .is_some_and(|sh| sh.wedged.load(Ordering::Relaxed))
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+                continue;
+            }
             let g = cell.generation();
             if g != self.generation {
                 self.generation = g;

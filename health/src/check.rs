@@ -196,6 +196,14 @@ impl Checker {
         self.status.in_flight_since = Some(now);
     }
 
+    /// The probe handed out at `now` was not run (its checks are suspended,
+    /// keepalived's `ha_suspend`): no verdict, the state stays, and the next
+    /// one is due a `delay_loop` later.
+    pub fn skip(&mut self, now: u64) {
+        self.status.in_flight_since = None;
+        self.status.next_due = now.saturating_add(self.rules.delay_loop());
+    }
+
     /// Apply one probe result that came in at `now`. Returns the transition
     /// if, and only if, the check's state changed.
     pub fn on_result(&mut self, now: u64, result: ProbeResult) -> Option<Transition> {

@@ -53,7 +53,7 @@ struct Probe {
 /// ([`HealthError::RulesMismatch`]) - put what differs into the key.
 ///
 /// # Not modelled
-/// `ha_suspend`, `rs_init_notifies`, `lvs_flush_on_stop`,
+/// `rs_init_notifies`, `lvs_flush_on_stop`,
 /// SMTP alerts, a sorry server that is also one of the reals.
 #[derive(Debug, Clone)]
 pub struct Health {
@@ -234,6 +234,22 @@ impl Health {
             }
         }
         due
+    }
+
+    /// Probe `key`, taken from [`Health::take_due`], was not run because
+    /// every check it answers is suspended (keepalived's `ha_suspend` while
+    /// the VRRP instance is not MASTER): its state stays as it was.
+    pub fn skip(&mut self, key: &ProbeKey, now: u64) {
+        if let Some(p) = self.probes.get_mut(key) {
+            p.checker.skip(now);
+        }
+    }
+
+    /// Every (service, real) whose check probe `key` answers.
+    pub fn subscribers(&self, key: &ProbeKey) -> &[(ServiceId, RealId)] {
+        self.probes
+            .get(key)
+            .map_or(&[], |p| p.subscribers.as_slice())
     }
 
     /// Feed the result of probe `key`, finished at `now`, to its state machine

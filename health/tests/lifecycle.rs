@@ -297,3 +297,27 @@ fn start_from_carries_unchanged_probes_over() {
     changed.start_from(&w.h, w.now, 7).unwrap();
     assert!(changed.real(VS, RealId(1)).unwrap().alive);
 }
+
+#[test]
+fn a_skipped_probe_keeps_its_verdict_and_comes_back_a_delay_loop_later() {
+    // keepalived's ha_suspend: while suspended nothing is probed and a real
+    // that was down stays down.
+    let (mut w, _) = World::start(two_reals(false));
+    w.probe(&key("r1"), fail("x"));
+    assert!(!w.h.checker(&key("r1")).unwrap().is_up());
+    let due = w.due();
+    assert!(!due.is_empty());
+    let t = w.now;
+    for k in &due {
+        w.h.skip(k, t);
+    }
+    let c = w.h.checker(&key("r1")).unwrap();
+    assert!(!c.is_up(), "no verdict while suspended");
+    assert!(c.status().in_flight_since.is_none());
+    assert_eq!(c.next_due(), t + c.rules().delay_loop());
+    assert_eq!(
+        w.h.subscribers(&key("r1")),
+        &[(VS, RealId(1))],
+        "the services a probe answers"
+    );
+}

@@ -44,6 +44,9 @@ pub struct PlanService {
     /// The sorry server as a real of the service, and `sorry_server_inhibit`.
     pub sorry: Option<(Real, bool)>,
     pub reals: BTreeMap<RealId, PlanReal>,
+    /// With `ha_suspend`: the VRRP instance owning the VIP; its checks run
+    /// only while that instance is MASTER.
+    pub suspend_with: Option<usize>,
 }
 
 pub struct Plan {
@@ -153,6 +156,11 @@ pub fn build(cfg: &Config) -> Result<Plan, String> {
                 quorum_down: sh.quorum_down.cloned(),
                 sorry,
                 reals,
+                suspend_with: if s.ha_suspend {
+                    cfg.vrrp_owner_of(s.vip())
+                } else {
+                    None
+                },
             },
         );
     }

@@ -133,6 +133,10 @@ async fn run(daemon: Arc<Daemon>, stop: Arc<AtomicBool>) {
         };
         let t = now();
         for key in p.health.take_due(t) {
+            if suspended(&daemon, p, &key) {
+                p.health.skip(&key, t);
+                continue;
+            }
             let Some(job) = p.jobs.get(&key).cloned() else {
                 continue;
             };
@@ -276,6 +280,19 @@ fn real_name(p: &Plan, sid: health::ServiceId, rid: health::RealId) -> String {
         .and_then(|s| s.reals.get(&rid))
         .map(|r| format!("{}:{}", r.key.address, r.port))
         .unwrap_or_default()
+}
+
+/// keepalived's `ha_suspend`: a probe whose every service waits for its
+/// VIP's VRRP instance to be MASTER is not run (its verdicts stay).
+fn suspended(daemon: &Daemon, p: &Plan, key: &ProbeKey) -> bool {
+    let subs = p.health.subscribers(key);
+    !subs.is_empty()
+        && subs.iter().all(|(sid, _)| {
+            p.services
+                .get(sid)
+                .and_then(|s| s.suspend_with)
+                .is_some_and(|i| !daemon.vrrp_is_master(i))
+        })
 }
 
 fn service_name(p: &Plan, sid: health::ServiceId) -> String {

@@ -17,7 +17,7 @@ use control::config::{Config, Protocol};
 use control::metrics::HealthMetrics;
 use control::proto::{
     ConnEntry, ConnKind, ControlError, Counters, ErrorKind, HealthEntry, RealCounters,
-    ServiceCounters, ServiceKey, Stats,
+    ServiceCounters, ServiceKey, Stats, VrrpEntry,
 };
 use control::server::Backend;
 use dataplane::shared::{CoreShared, ViewKind};
@@ -52,6 +52,8 @@ pub struct Daemon {
     overlay: Mutex<Overlay>,
     /// The checker's last listing and metrics (`None`: nothing checked yet).
     health_view: Mutex<Option<(Vec<HealthEntry>, HealthMetrics, Instant)>>,
+    /// Every VRRP instance as its thread last published it, by index.
+    vrrp_view: Mutex<Vec<VrrpEntry>>,
 }
 
 fn traffic(t: &TrafficStats) -> Stats {
@@ -97,6 +99,7 @@ impl Daemon {
             rates: Mutex::new(Rates::default()),
             overlay: Mutex::new(Overlay::default()),
             health_view: Mutex::new(None),
+            vrrp_view: Mutex::new(Vec::new()),
         }
     }
 
@@ -175,6 +178,29 @@ impl Daemon {
                 pass_age_seconds: at.elapsed().as_secs_f64(),
                 ..m.clone()
             })
+    }
+
+    /// VRRP instance `i`'s thread: its current view.
+    pub fn set_vrrp_entry(&self, i: usize, entry: VrrpEntry) {
+        let mut v = self.vrrp_view.lock().unwrap_or_else(|p| p.into_inner());
+        if v.len() <= i {
+            v.resize_with(i + 1, VrrpEntry::default);
+        }
+        v[i] = entry;
+    }
+
+    /// Whether VRRP instance `i` is MASTER (false before it first said).
+    pub fn vrrp_is_master(&self, i: usize) -> bool {
+        self.vrrp_view
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(i)
+            .is_some_and(|e| e.state == "MASTER")
+    }
+
+    /// Gratuitous ARPs the workers sent, summed over the cores.
+    pub fn garps_sent(&self) -> u64 {
+        self.cores.iter().map(|c| c.stats.garps_sent.get()).sum()
     }
 
     /// How long since the checker's last pass (`None` before its first).
@@ -303,6 +329,13 @@ impl Backend for Daemon {
             .as_ref()
             .map(|(e, _, _)| e.clone())
             .unwrap_or_default()
+    }
+
+    fn vrrp(&self) -> Vec<VrrpEntry> {
+        self.vrrp_view
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn counters(&self) -> Counters {

@@ -88,6 +88,8 @@ impl MetricsSource for Metrics {
                 dpdk: "22.11".to_owned(),
             },
             health: self.daemon.health_metrics(),
+            vrrp: self.daemon.vrrp(),
+            garps_sent: self.daemon.garps_sent(),
         };
         control::metrics::render(&cfg, &counters, &d).unwrap_or_else(|e| format!("# {e}\n"))
     }

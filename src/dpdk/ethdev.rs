@@ -136,6 +136,15 @@ impl EthPort {
         Ok(addr.addr_bytes)
     }
 
+    /// Whether the link is up, as the driver last saw it (never waits).
+    pub fn link_up(&self) -> bool {
+        let mut link = ffi::rte_eth_link::default();
+        // SAFETY: valid port id and out-struct; the call does not wait.
+        let ret = unsafe { ffi::rte_eth_link_get_nowait(self.id, &mut link) };
+        // A driver that cannot tell is taken at its word that it works.
+        ret != 0 || link.link_status() != 0
+    }
+
     /// The handle for queue pair `q`, to be moved into the worker that owns it.
     pub fn queue_pair(&self, q: u16) -> Option<QueuePair> {
         (q < self.queues).then_some(QueuePair {

@@ -57,8 +57,17 @@ impl Instance {
             self.transition(State::Fault, out);
             return;
         }
-        let master = self.cfg.initial == InitialState::Master || self.is_owner();
-        self.come_up(now, master, out);
+        let owner = self.is_owner();
+        self.come_up(now, owner, out);
+        if !owner && self.cfg.initial == InitialState::Master {
+            // keepalived 2.2.7 (vrrp_init_state): a `state MASTER` router
+            // below 255 starts as BACKUP and takes over after one advert
+            // interval plus the smallest skew, unless a master speaks first,
+            // so a restarted router does not stomp on a running master.
+            let wait = timers::skew_us(self.cfg.version, 255, self.cfg.advert_int_cs)
+                + u64::from(self.cfg.advert_int_cs) * 10_000;
+            self.timers.master_down = Some(timers::after_us(now, wait));
+        }
     }
 
     /// A whole received IPv4 packet (IP header included). Validates it, then

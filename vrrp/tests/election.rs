@@ -30,14 +30,53 @@ fn tick(i: &mut Instance, now: u64) -> Vec<Action> {
 }
 
 fn backup_to_master() -> Vec<Action> {
+    became_master(100)
+}
+
+fn became_master(priority: u8) -> Vec<Action> {
     vec![
         Transition {
             from: State::Backup,
             to: State::Master,
         },
-        SendAdvert { priority: 100 },
+        SendAdvert { priority },
         Garp,
     ]
+}
+
+/// Skew_Time in microseconds: v2 `(256 - priority) / 256` s, v3
+/// `(256 - priority) * interval / 256`.
+fn skew_us(version: Version, priority: u8, interval_cs: u16) -> u64 {
+    let weight = 256 - u64::from(priority);
+    match version {
+        Version::V2 => weight * 1_000_000 / 256,
+        Version::V3 => weight * u64::from(interval_cs) * 10_000 / 256,
+    }
+}
+
+/// How long an initial-MASTER instance below priority 255 waits as BACKUP
+/// (keepalived 2.2.7): one advert interval plus the skew of priority 255,
+/// summed in microseconds and floored to milliseconds once.
+fn initial_master_wait_ms(p: &Params) -> u64 {
+    let interval_us = u64::from(p.advert_int_cs) * 10_000;
+    (interval_us + skew_us(p.version, 255, p.advert_int_cs)) / 1_000
+}
+
+/// Starts an initial-MASTER instance (priority below 255) at `now` and ticks
+/// it at its deadline, checking the start-up wait on the way. Returns the
+/// instance, now MASTER, and the moment it became master.
+fn mastered(p: Params, now: u64) -> (Instance, u64) {
+    assert_eq!(p.initial, InitialState::Master);
+    assert!(p.priority < 255, "an owner is MASTER at start");
+    let wait = initial_master_wait_ms(&p);
+    let priority = p.priority;
+    let (mut i, out) = started(p, now);
+    assert_eq!(transitions(&out), [(State::Init, State::Backup)]);
+    let at = i.next_deadline().expect("start-up wait armed");
+    assert_eq!(at, now + wait);
+    assert_eq!(tick(&mut i, at), became_master(priority));
+    assert_eq!(i.state(), State::Master);
+    (i, at)
 }
 
 #[test]
@@ -77,11 +116,62 @@ fn v3_master_down_interval_at_10_cs() {
 }
 
 #[test]
-fn initial_master_starts_master_with_second_garp_round() {
+fn initial_master_below_255_waits_one_interval_plus_the_smallest_skew() {
     let mut p = params(Version::V2, 100, 1);
     p.initial = InitialState::Master;
-    p.garp_delay_ms = 5_000;
-    let (mut i, out) = started(p, 100);
+    let start = 1_000;
+    // 1 000 ms + floor((256 - 255) * 1 000 ms / 256) = 1 000 + 3 ms.
+    let smallest_weight: u64 = 256 - 255;
+    let takeover = start + 1_000 + smallest_weight * 1_000 / 256;
+    assert_eq!(takeover, start + 1_003);
+    assert_eq!(takeover, start + initial_master_wait_ms(&p));
+    let (mut i, out) = started(p.clone(), start);
+    assert_eq!(
+        out,
+        [Transition {
+            from: State::Init,
+            to: State::Backup
+        }]
+    );
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.master(), None);
+    assert_eq!(i.next_deadline(), Some(takeover));
+    assert!(tick(&mut i, takeover - 1).is_empty());
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(
+        tick(&mut i, takeover),
+        [
+            Transition {
+                from: State::Backup,
+                to: State::Master
+            },
+            SendAdvert { priority: 100 },
+            Garp
+        ]
+    );
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(i.next_deadline(), Some(takeover + 1_000));
+
+    // A master that speaks first keeps us BACKUP: the wait is replaced by a
+    // full Master_Down_Interval (3 000 + 609.375 -> 3 609 ms) from its advert.
+    let (mut i, _) = started(p, start);
+    let heard = start + 500;
+    assert!(rx(&mut i, heard, &advert(Version::V2, 150), 2).is_empty());
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.master(), Some(ip(2)));
+    assert_eq!(i.next_deadline(), Some(heard + 3_609));
+    assert!(tick(&mut i, takeover).is_empty());
+    assert_eq!(i.state(), State::Backup);
+    // Only if that master then goes silent do we take over.
+    assert!(tick(&mut i, heard + 3_608).is_empty());
+    assert_eq!(tick(&mut i, heard + 3_609), backup_to_master());
+}
+
+#[test]
+fn initial_master_owner_is_master_at_once() {
+    let mut p = params(Version::V2, 255, 1);
+    p.initial = InitialState::Master;
+    let (i, out) = started(p, 1_000);
     assert_eq!(
         out,
         [
@@ -89,12 +179,22 @@ fn initial_master_starts_master_with_second_garp_round() {
                 from: State::Init,
                 to: State::Master
             },
-            SendAdvert { priority: 100 },
+            SendAdvert { priority: 255 },
             Garp
         ]
     );
+    assert_eq!(i.next_deadline(), Some(2_000));
+}
+
+#[test]
+fn initial_master_takes_over_with_second_garp_round() {
+    let mut p = params(Version::V2, 100, 1);
+    p.initial = InitialState::Master;
+    p.garp_delay_ms = 5_000;
+    // `mastered` checks the takeover itself: advert first, then GARP.
+    let (mut i, m) = mastered(p, 100);
     let mut seen = Vec::new();
-    while let Some(t) = i.next_deadline().filter(|t| *t <= 6_100) {
+    while let Some(t) = i.next_deadline().filter(|t| *t <= m + 6_000) {
         for a in tick(&mut i, t) {
             seen.push((t, a));
         }
@@ -104,15 +204,15 @@ fn initial_master_starts_master_with_second_garp_round() {
         .filter(|(_, a)| *a == SendAdvert { priority: 100 })
         .map(|(t, _)| *t)
         .collect();
-    assert_eq!(adverts, [1_100, 2_100, 3_100, 4_100, 5_100, 6_100]);
+    let expected: Vec<_> = (1..=6).map(|k| m + k * 1_000).collect();
+    assert_eq!(adverts, expected);
     let garps: Vec<_> = seen
         .iter()
         .filter(|(_, a)| *a == Garp)
         .map(|(t, _)| *t)
         .collect();
-    assert_eq!(garps, [5_100], "exactly one delayed round");
+    assert_eq!(garps, [m + 5_000], "exactly one delayed round");
 }
-
 #[test]
 fn owner_starts_master_even_when_configured_backup() {
     let (i, out) = started(params(Version::V3, 255, 1), 0);
@@ -203,8 +303,8 @@ fn master_steps_down_to_higher_priority() {
     let mut p = params(Version::V2, 100, 5);
     p.initial = InitialState::Master;
     p.garp_delay_ms = 5_000;
-    let (mut i, _) = started(p, 0);
-    let out = rx(&mut i, 500, &advert(Version::V2, 101), 2);
+    let (mut i, m) = mastered(p, 0);
+    let out = rx(&mut i, m + 500, &advert(Version::V2, 101), 2);
     assert_eq!(
         out,
         [Transition {
@@ -213,54 +313,52 @@ fn master_steps_down_to_higher_priority() {
         }]
     );
     assert_eq!(i.master(), Some(ip(2)));
-    // Neither the adver timer (1 000) nor the GARP round (5 000) survives.
-    assert_eq!(i.next_deadline(), Some(500 + 3_609));
-    assert!(tick(&mut i, 4_108).is_empty());
+    // Neither the adver timer (m + 1 000) nor the GARP round (m + 5 000)
+    // survives.
+    assert_eq!(i.next_deadline(), Some(m + 500 + 3_609));
+    assert!(tick(&mut i, m + 500 + 3_608).is_empty());
 }
-
 #[test]
 fn equal_priority_tie_break_by_address() {
     let mut p = params(Version::V3, 100, 5);
     p.initial = InitialState::Master;
     // 10.0.0.4 < 10.0.0.5: we stay master and answer at once, rearming.
-    let (mut i, _) = started(p.clone(), 0);
+    let (mut i, m) = mastered(p.clone(), 0);
     assert_eq!(
-        rx(&mut i, 400, &advert(Version::V3, 100), 4),
+        rx(&mut i, m + 400, &advert(Version::V3, 100), 4),
         [SendAdvert { priority: 100 }]
     );
     assert_eq!(i.state(), State::Master);
-    assert_eq!(i.next_deadline(), Some(1_400));
+    assert_eq!(i.next_deadline(), Some(m + 1_400));
     // 10.0.0.6 > 10.0.0.5: we step down.
-    let (mut i, _) = started(p.clone(), 0);
+    let (mut i, m) = mastered(p.clone(), 0);
     assert_eq!(
-        transitions(&rx(&mut i, 400, &advert(Version::V3, 100), 6)),
+        transitions(&rx(&mut i, m + 400, &advert(Version::V3, 100), 6)),
         [(State::Master, State::Backup)]
     );
     // Compared as unsigned 32-bit numbers, not by the first octet alone:
     // 10.0.1.0 > 10.0.0.5.
-    let (mut i, _) = started(p, 0);
+    let (mut i, m) = mastered(p, 0);
     let mut out = Vec::new();
     let other = std::net::Ipv4Addr::new(10, 0, 1, 0);
-    i.on_packet(400, &packet(&advert(Version::V3, 100), other), &mut out)
+    i.on_packet(m + 400, &packet(&advert(Version::V3, 100), other), &mut out)
         .unwrap();
     assert_eq!(i.state(), State::Backup);
     assert_eq!(i.master(), Some(other));
 }
-
 #[test]
 fn master_answers_a_lower_advert_immediately() {
     let mut p = params(Version::V2, 200, 1);
     p.initial = InitialState::Master;
-    let (mut i, _) = started(p, 0);
-    assert_eq!(i.next_deadline(), Some(1_000));
+    let (mut i, m) = mastered(p, 0);
+    assert_eq!(i.next_deadline(), Some(m + 1_000));
     assert_eq!(
-        rx(&mut i, 700, &advert(Version::V2, 100), 2),
+        rx(&mut i, m + 700, &advert(Version::V2, 100), 2),
         [SendAdvert { priority: 200 }]
     );
-    assert_eq!(i.next_deadline(), Some(1_700), "adver timer rearmed");
+    assert_eq!(i.next_deadline(), Some(m + 1_700), "adver timer rearmed");
     assert_eq!(i.state(), State::Master);
 }
-
 #[test]
 fn priority_zero_backup_takes_over_after_skew_only() {
     let (mut i, _) = started(params(Version::V2, 100, 1), 0);
@@ -299,15 +397,14 @@ fn priority_zero_skew_uses_the_learned_v3_interval() {
 fn master_answers_priority_zero_and_rearms() {
     let mut p = params(Version::V2, 100, 1);
     p.initial = InitialState::Master;
-    let (mut i, _) = started(p, 0);
+    let (mut i, m) = mastered(p, 0);
     assert_eq!(
-        rx(&mut i, 300, &advert(Version::V2, 0), 2),
+        rx(&mut i, m + 300, &advert(Version::V2, 0), 2),
         [SendAdvert { priority: 100 }]
     );
-    assert_eq!(i.next_deadline(), Some(1_300));
+    assert_eq!(i.next_deadline(), Some(m + 1_300));
     assert_eq!(i.state(), State::Master);
 }
-
 #[test]
 fn v3_learns_master_adver_interval() {
     let (mut i, _) = started(params(Version::V3, 100, 1), 0);
@@ -351,9 +448,11 @@ fn fault_and_recovery() {
     let mut p = params(Version::V2, 100, 1);
     p.initial = InitialState::Master;
     p.preempt_delay_ms = 2_000;
-    let (mut i, _) = started(p, 0);
+    // Two transitions so far: INIT -> BACKUP (start-up wait) -> MASTER.
+    let (mut i, m) = mastered(p, 0);
+    assert_eq!(i.stats().transitions, 2);
     let mut out = Vec::new();
-    i.set_fault(500, true, &mut out);
+    i.set_fault(m + 500, true, &mut out);
     assert_eq!(
         out,
         [
@@ -367,16 +466,17 @@ fn fault_and_recovery() {
     assert_eq!(i.next_deadline(), None);
     assert_eq!(i.master(), None);
     // Packets are validated and counted but change nothing.
-    assert!(rx(&mut i, 600, &advert(Version::V2, 50), 2).is_empty());
+    assert!(rx(&mut i, m + 600, &advert(Version::V2, 50), 2).is_empty());
     assert_eq!(i.stats().adverts_received, 1);
-    assert!(tick(&mut i, 100_000).is_empty());
+    assert!(tick(&mut i, m + 100_000).is_empty());
     // Repeated fault reports are no-ops.
     out.clear();
-    i.set_fault(700, true, &mut out);
+    i.set_fault(m + 700, true, &mut out);
     assert!(out.is_empty());
     // Recovery goes to BACKUP (not the initial MASTER) with a fresh wait and
     // a fresh preempt hold.
-    i.set_fault(1_000, false, &mut out);
+    let up = m + 1_000;
+    i.set_fault(up, false, &mut out);
     assert_eq!(
         out,
         [Transition {
@@ -384,14 +484,18 @@ fn fault_and_recovery() {
             to: State::Backup
         }]
     );
-    assert_eq!(i.next_deadline(), Some(1_000 + 3_609));
-    rx(&mut i, 2_000, &advert(Version::V2, 50), 2);
-    assert_eq!(i.next_deadline(), Some(2_000 + 3_609), "held until 3 000");
-    rx(&mut i, 3_000, &advert(Version::V2, 50), 2);
-    assert_eq!(i.next_deadline(), Some(2_000 + 3_609), "hold over");
+    assert_eq!(i.next_deadline(), Some(up + 3_609));
+    rx(&mut i, up + 1_000, &advert(Version::V2, 50), 2);
+    assert_eq!(
+        i.next_deadline(),
+        Some(up + 1_000 + 3_609),
+        "held until up + 2 000"
+    );
+    rx(&mut i, up + 2_000, &advert(Version::V2, 50), 2);
+    assert_eq!(i.next_deadline(), Some(up + 1_000 + 3_609), "hold over");
     // Backup -> fault emits no advert.
     out.clear();
-    i.set_fault(4_000, true, &mut out);
+    i.set_fault(up + 3_000, true, &mut out);
     assert_eq!(
         out,
         [Transition {
@@ -399,9 +503,9 @@ fn fault_and_recovery() {
             to: State::Fault
         }]
     );
-    assert_eq!(i.stats().transitions, 4);
+    // Plus MASTER -> FAULT -> BACKUP -> FAULT.
+    assert_eq!(i.stats().transitions, 2 + 3);
 }
-
 #[test]
 fn owner_recovers_straight_to_master() {
     let (mut i, _) = started(params(Version::V3, 255, 1), 0);
@@ -444,9 +548,10 @@ fn shutdown_sends_priority_zero_from_master_only() {
     let mut p = params(Version::V2, 100, 1);
     p.initial = InitialState::Master;
     p.garp_delay_ms = 5_000;
-    let (mut i, _) = started(p, 0);
+    let (mut i, m) = mastered(p, 0);
     let mut out = Vec::new();
-    i.shutdown(2_000, &mut out);
+    // The adver timer and the GARP round (m + 5 000) are both pending.
+    i.shutdown(m + 2_000, &mut out);
     assert_eq!(
         out,
         [
@@ -459,7 +564,7 @@ fn shutdown_sends_priority_zero_from_master_only() {
     );
     assert_eq!(i.state(), State::Init);
     assert_eq!(i.next_deadline(), None);
-    assert!(tick(&mut i, 100_000).is_empty());
+    assert!(tick(&mut i, m + 100_000).is_empty());
     i.note_sent(0);
     assert_eq!(i.stats().priority_zero_sent, 1);
     assert_eq!(i.stats().adverts_sent, 1);

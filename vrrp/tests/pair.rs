@@ -161,14 +161,20 @@ fn equal_priority_initial_masters_resolve_by_address() {
     b.initial = InitialState::Master;
     let mut lan = Lan::new(vec![a, b]);
     lan.start_all();
-    assert_eq!(lan.masters(), [0, 1], "both claim at start");
-    lan.run_until(10, 2);
-    // At 1 ms each sees the other's advert: 10.0.0.1 yields to 10.0.0.2.
+    // Below 255 both start BACKUP and claim together after one interval
+    // plus the skew of priority 255: 1 000 + 3.906 25 -> 1 003 ms.
+    assert!(lan.masters().is_empty());
+    lan.run_until(1_003, 2);
+    assert_eq!(lan.masters(), [0, 1], "both claim after the start-up wait");
+    assert_eq!(lan.became_master(0), [1_003]);
+    assert_eq!(lan.became_master(1), [1_003]);
+    lan.run_until(1_010, 2);
+    // At 1 004 each sees the other's advert: 10.0.0.1 yields to 10.0.0.2.
     assert_eq!(lan.masters(), [1]);
     lan.run_until(60_000, 1);
     assert_eq!(lan.masters(), [1]);
     assert_eq!(lan.nodes[0].master(), Some(ip(2)));
-    assert_eq!(lan.nodes[0].stats().transitions, 2); // INIT->MASTER->BACKUP
+    assert_eq!(lan.nodes[0].stats().transitions, 3); // INIT->BACKUP->MASTER->BACKUP
 }
 
 #[test]

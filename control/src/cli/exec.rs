@@ -294,6 +294,16 @@ fn list(p: &Parsed, conn: &mut Conn<'_, '_>, io: &mut Io<'_>) -> Result<i32, Exi
         // No sync daemon runs: ipvsadm prints nothing.
         return Ok(0);
     }
+    if p.vrrp() {
+        return Ok(match call_or(conn, io, RequestBody::ListVrrp, 1)? {
+            Ok(ResponseBody::Vrrp(entries)) => {
+                out(io, &super::vrrp::table(&entries));
+                0
+            }
+            Ok(other) => return Err(unexpected(&other)),
+            Err(code) => code,
+        });
+    }
     if p.health() {
         return Ok(match call_or(conn, io, RequestBody::ListHealth, 1)? {
             Ok(ResponseBody::Health(entries)) => {

@@ -12,6 +12,7 @@ mod health;
 mod parse;
 mod usage;
 mod values;
+mod vrrp;
 
 #[cfg(test)]
 mod tests;

@@ -65,21 +65,21 @@ impl Command {
     /// '+' compulsory, 'x' illegal, '1' exclusive, ' ' optional.
     fn legal(self) -> &'static [u8; NOPT] {
         match self {
-            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx  xxxxxxxx",
-            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::List => b" 11xxxxxxxx11      xx xxxxxx1",
-            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxxxx     xx",
-            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxx",
-            Command::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxx+x",
-            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxxxx",
-            _ => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx  xxxxxxxxx",
+            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::List => b" 11xxxxxxxx11      xx xxxxxx11",
+            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxxxx     xxx",
+            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxx+xx",
+            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            _ => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
         }
     }
 }
 
-const NOPT: usize = 29;
+const NOPT: usize = 30;
 
 /// ipvsadm's option names, by bit.
 const OPTNAMES: [&str; NOPT] = [
@@ -112,6 +112,7 @@ const OPTNAMES: [&str; NOPT] = [
     "tun-remcsum",
     "laddr",
     "health",
+    "vrrp",
 ];
 
 mod bit {
@@ -145,6 +146,8 @@ mod bit {
     pub const LADDR: usize = 27;
     /// ferrovs's own: `-L --health`, every health check's state.
     pub const HEALTH: usize = 28;
+    /// ferrovs's own: `-L --vrrp`, every VRRP instance's state.
+    pub const VRRP: usize = 29;
 }
 
 /// One parsed invocation.
@@ -191,6 +194,9 @@ impl Parsed {
     }
     pub fn health(&self) -> bool {
         self.has(bit::HEALTH)
+    }
+    pub fn vrrp(&self) -> bool {
+        self.has(bit::VRRP)
     }
 }
 
@@ -426,6 +432,7 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
         Opt::Timeout => set(p, bit::TIMEOUT)?,
         Opt::Daemon => set(p, bit::DAEMON)?,
         Opt::Health => set(p, bit::HEALTH)?,
+        Opt::Vrrp => set(p, bit::VRRP)?,
         Opt::Stats => {
             set(p, bit::STATS)?;
             p.format.stats = true;

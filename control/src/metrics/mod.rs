@@ -3,6 +3,7 @@
 //! (`DaemonMetrics`). Every name starts with `ferrovs_`. `http` serves it.
 
 mod http;
+mod vrrp;
 
 #[cfg(test)]
 mod tests;
@@ -113,6 +114,10 @@ pub struct DaemonMetrics {
     pub build: BuildInfo,
     /// `None` while nothing is health-checked.
     pub health: Option<HealthMetrics>,
+    /// Every VRRP instance (none without a `vrrp:` section).
+    pub vrrp: Vec<crate::proto::VrrpEntry>,
+    /// Gratuitous ARPs the workers sent for VRRP.
+    pub garps_sent: u64,
 }
 
 /// A failure of the exposition library (not expected with fixed names).
@@ -423,6 +428,9 @@ pub fn render(cfg: &Config, counters: &Counters, daemon: &DaemonMetrics) -> Resu
         .set(1);
     if let Some(h) = &daemon.health {
         health_families(&f, h)?;
+    }
+    if !daemon.vrrp.is_empty() {
+        vrrp::families(&f, &daemon.vrrp, daemon.garps_sent)?;
     }
     let mut text = TextEncoder::new().encode_to_string(&f.reg.gather())?;
     if let Some(h) = &daemon.health {

@@ -139,6 +139,17 @@ fn sample() -> (Config, Counters, DaemonMetrics) {
             lag_seconds: 0.012,
             pass_age_seconds: 0.05,
         }),
+        vrrp: vec![crate::proto::VrrpEntry {
+            name: "VI_1".into(),
+            state: "MASTER".into(),
+            priority: 150,
+            adverts_sent: 12,
+            adverts_received: 3,
+            transitions: 1,
+            dropped: vec![("auth".into(), 4), ("ttl".into(), 0)],
+            ..Default::default()
+        }],
+        garps_sent: 10,
     };
     (cfg, counters, daemon)
 }
@@ -228,6 +239,25 @@ fn exposition_parses_and_has_the_values() {
     );
     assert_eq!(get(r#"ferrovs_service_quorum_up{service="web"}"#), 1.0);
     assert_eq!(get("ferrovs_health_checker_lag_seconds"), 0.012);
+    assert_eq!(get(r#"ferrovs_vrrp_state{instance="VI_1"}"#), 2.0);
+    assert_eq!(get(r#"ferrovs_vrrp_priority{instance="VI_1"}"#), 150.0);
+    assert_eq!(
+        get(r#"ferrovs_vrrp_adverts_sent_total{instance="VI_1"}"#),
+        12.0
+    );
+    assert_eq!(
+        get(r#"ferrovs_vrrp_adverts_received_total{instance="VI_1"}"#),
+        3.0
+    );
+    assert_eq!(
+        get(r#"ferrovs_vrrp_transitions_total{instance="VI_1"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"ferrovs_vrrp_adverts_dropped_total{instance="VI_1",reason="auth"}"#),
+        4.0
+    );
+    assert_eq!(get("ferrovs_vrrp_garps_sent_total"), 10.0);
     let host = |dir: &str, what: &str| {
         get(&format!(
             r#"ferrovs_port_host_{what}_total{{direction="{dir}",port="eth0"}}"#

@@ -208,6 +208,8 @@ pub enum RequestBody {
     GetConfig,
     /// `-L --health`: every health check's state.
     ListHealth,
+    /// `-L --vrrp`: every VRRP instance's state.
+    ListVrrp,
 }
 
 impl RequestBody {
@@ -221,6 +223,7 @@ impl RequestBody {
                 | RequestBody::ListLocalAddr(_)
                 | RequestBody::GetConfig
                 | RequestBody::ListHealth
+                | RequestBody::ListVrrp
         )
     }
 }
@@ -251,6 +254,32 @@ pub struct HealthEntry {
     pub lag_ms: u64,
 }
 
+/// One VRRP instance, as `fvsadm -L --vrrp` lists it and /metrics exports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpEntry {
+    pub name: String,
+    pub port: String,
+    pub vrid: u8,
+    pub version: u8,
+    /// INIT, BACKUP, MASTER or FAULT.
+    pub state: String,
+    pub priority: u8,
+    pub advert_int_cs: u16,
+    /// The master's advert interval as learned (version 3) or our own.
+    pub master_adver_int_cs: u16,
+    /// The current master's address, as last seen.
+    pub master: Option<Ipv4Addr>,
+    /// The owned addresses as configured (`10.0.0.1` or `10.0.0.1/24`).
+    pub addresses: Vec<String>,
+    /// Milliseconds in the current state.
+    pub since_ms: u64,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub transitions: u64,
+    /// Received adverts dropped, by reason (every reason, zeros included).
+    pub dropped: Vec<(String, u64)>,
+}
+
 /// What the daemon answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ResponseBody {
@@ -262,6 +291,7 @@ pub enum ResponseBody {
     LocalAddrs(Vec<LocalAddrEntry>),
     Config(Box<Config>),
     Health(Vec<HealthEntry>),
+    Vrrp(Vec<VrrpEntry>),
 }
 
 /// A request with its protocol version.

@@ -54,7 +54,8 @@ pub fn apply(cfg: &Config, req: &RequestBody) -> Result<Option<Config>> {
         | RequestBody::ListLocalAddr(_)
         | RequestBody::Reload
         | RequestBody::GetConfig
-        | RequestBody::ListHealth => return Ok(None),
+        | RequestBody::ListHealth
+        | RequestBody::ListVrrp => return Ok(None),
     };
     Ok(Some(new))
 }

@@ -39,6 +39,10 @@ pub trait Backend: Send + Sync + 'static {
     fn health(&self) -> Vec<HealthEntry> {
         Vec::new()
     }
+    /// Every VRRP instance's state (`-L --vrrp`).
+    fn vrrp(&self) -> Vec<crate::proto::VrrpEntry> {
+        Vec::new()
+    }
     /// Per service and per real counters, summed over the cores.
     fn counters(&self) -> Counters;
     /// A snapshot of the connection table.

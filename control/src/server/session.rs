@@ -160,6 +160,7 @@ impl<B: Backend> Session<B> {
             }
             RequestBody::GetConfig => Ok(ResponseBody::Config(Box::new(backend.config()))),
             RequestBody::ListHealth => Ok(ResponseBody::Health(backend.health())),
+            RequestBody::ListVrrp => Ok(ResponseBody::Vrrp(backend.vrrp())),
             other => Err(ControlError::internal(format!(
                 "unhandled request {other:?}"
             ))),

@@ -40,6 +40,11 @@ impl<F: Frame> Pipeline<F> {
         let ours = self.snap.is_own_address(in_port, tpa)
             || self.snap.is_vip(tpa)
             || self.local_addrs.contains(&tpa);
+        // A VRRP backup neither answers for its instance's addresses nor
+        // learns from what is said about them.
+        if ours && self.standby_owns(tpa) {
+            return Verdict::Drop(DropReason::VrrpStandby);
+        }
         // Learn only what concerns us and sits on a connected subnet: never let a
         // stranger's chatter fill the table.
         if ours && !spa.is_unspecified() && sha.is_unicast() && self.on_link(in_port, spa) {
@@ -99,14 +104,30 @@ impl<F: Frame> Pipeline<F> {
             .find(|a| a.contains(target))
             .or(spec.addresses.first())
             .map_or(Ipv4Addr::UNSPECIFIED, |a| a.addr);
-        let our_mac = spec.mac;
+        if self.broadcast_arp(port, our_ip, target, out) {
+            self.stats.arp_requests_sent.add(1);
+        }
+    }
+
+    /// Broadcasts an ARP request from `sender` for `target` out of `port`
+    /// (a gratuitous one when they are equal); false if none could be built.
+    pub(super) fn broadcast_arp(
+        &mut self,
+        port: usize,
+        sender: Ipv4Addr,
+        target: Ipv4Addr,
+        out: &mut impl Output<F>,
+    ) -> bool {
+        let Some(our_mac) = self.snap.ports.get(port).map(|p| p.mac) else {
+            return false;
+        };
         let Some(mut frame) = out.alloc() else {
             self.stats.count_drop(DropReason::AllocFailed);
-            return;
+            return false;
         };
         if !frame.set_len(MIN_FRAME) {
             self.stats.count_drop(DropReason::AllocFailed);
-            return;
+            return false;
         }
         let data = frame.data_mut();
         data.fill(0);
@@ -115,10 +136,10 @@ impl<F: Frame> Pipeline<F> {
             eth.set_src_addr(our_mac);
             eth.set_ethertype(EtherType::ARP);
         }
-        if ArpPacket::build_request(&mut data[ETH_LEN..], our_mac, our_ip, target).is_err() {
-            return;
+        if ArpPacket::build_request(&mut data[ETH_LEN..], our_mac, sender, target).is_err() {
+            return false;
         }
-        self.stats.arp_requests_sent.add(1);
         self.transmit(port, frame, out);
+        true
     }
 }

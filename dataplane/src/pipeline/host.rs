@@ -29,13 +29,15 @@ impl<F: Frame> Pipeline<F> {
     }
 
     /// An address of `port` that belongs to the kernel twin: the port has
-    /// one, and the address is neither a VIP nor a FullNAT local address
-    /// (those stay in the dataplane, whatever the configuration overlaps).
+    /// one, and the address is neither a VIP, a FullNAT local address nor
+    /// a VRRP instance's (those stay in the dataplane, whatever the
+    /// configuration overlaps).
     pub(super) fn kernel_address(&self, port: usize, ip: Ipv4Addr) -> bool {
         self.has_host(port)
             && self.snap.is_own_address(port, ip)
             && !self.snap.is_vip(ip)
             && !self.local_addrs.contains(&ip)
+            && self.snap.owner_of(ip).is_none()
     }
 
     /// Hands `frame` to the twin of `port`, within this core's share of its rate.

@@ -39,6 +39,9 @@ impl<F: Frame> Pipeline<F> {
             Err(e) => return Verdict::Drop(DropReason::from_ip_error(e)),
         };
         let (src, dst, proto) = (ip.src_addr(), ip.dst_addr(), ip.protocol());
+        if self.standby_owns(dst) {
+            return Verdict::Drop(DropReason::VrrpStandby);
+        }
         if ip.is_fragment() {
             // The kernel reassembles its own traffic; the dataplane does not.
             if self.kernel_address(in_port, dst) {

@@ -11,6 +11,7 @@ mod persist;
 mod prefetch;
 mod tag;
 mod track;
+mod vrrp;
 mod xmit;
 
 use std::net::Ipv4Addr;
@@ -86,6 +87,8 @@ pub struct Pipeline<F> {
     host_gates: Vec<Option<RateGate>>,
     /// Per port: this core's host-path counters.
     host_counters: Arc<[HostCounters]>,
+    /// Which VRRP instances are MASTER (their addresses served).
+    vrrp: vrrp::VrrpView,
 }
 
 impl<F: Frame> Pipeline<F> {
@@ -108,6 +111,7 @@ impl<F: Frame> Pipeline<F> {
             last_conn: None,
             host_gates: Vec::new(),
             host_counters: snap.ports.iter().map(|_| HostCounters::default()).collect(),
+            vrrp: vrrp::VrrpView::default(),
             routes: RouteTable::default(),
             services: Vec::new(),
             exact: HashMap::new(),
@@ -198,6 +202,7 @@ impl<F: Frame> Pipeline<F> {
         self.wide = wide;
         self.by_mark = by_mark;
         self.snap = snap;
+        self.refresh_standby();
         Ok(())
     }
 

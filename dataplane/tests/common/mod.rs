@@ -78,6 +78,8 @@ pub fn snapshot(reals: Vec<RealSpec>, expire_nodest_conn: bool) -> Snapshot {
         timeouts: Timeouts::default(),
         conns_per_core: 1024,
         expire_nodest_conn,
+        vrrp: Vec::new(),
+        owned: Vec::new(),
     }
 }
 
