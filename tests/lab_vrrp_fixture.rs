@@ -427,3 +427,91 @@ fn keepalived_v3_accepts_only_the_pseudo_header_checksum() {
         secs(plain_from, m)
     );
 }
+
+/// The two-director lab without VRRP: both directors fit beside each other
+/// (hugepages, conn_max 100000, their own control sockets), each owns its
+/// port addresses with its own MAC, and /metrics answers in each namespace.
+#[test]
+fn two_directors_run_side_by_side_on_the_bridge() {
+    let Some(lab) = Lab::try_up_vrrp(3, "nat", 2, 0) else {
+        return;
+    };
+    let cfg_a = director_config_base("fixture-lbA", Side::A.mac(), &Side::A.addresses());
+    let cfg_b = director_config_base("fixture-lbB", Side::B.mac(), &Side::B.addresses());
+    assert_ne!(cfg_a.sock, cfg_b.sock);
+    let text = std::fs::read_to_string(&cfg_b.path).unwrap();
+    assert!(
+        text.contains("conn_max: 100000")
+            && text.contains("addresses: [10.99.0.4/24, 10.99.1.4/24]")
+            && text.contains("mac: \"02:00:00:00:00:02\""),
+        "{text}"
+    );
+    let mut a = lab.director_in("lb", &cfg_a.path);
+    let mut b = lab.director_in("lb2", &cfg_b.path);
+    for (side, d) in [(Side::A, &mut a), (Side::B, &mut b)] {
+        let up = wait_until(Duration::from_secs(30), Duration::from_millis(200), || {
+            metrics_text(side.ns()).is_some()
+        });
+        assert!(
+            up.is_some() && d.running(),
+            "director {} not up:\n{}",
+            side.name(),
+            d.log_text()
+        );
+        let probe = lab.arp_probe("c", "c0", side.primary(), 3);
+        assert!(
+            probe.only(side.mac()),
+            "{} {probe:?}\n{}",
+            side.name(),
+            d.log_text()
+        );
+        let frames = metric(
+            &lab,
+            side.ns(),
+            "ferrovs_port_host_frames_total",
+            &[("port", "eth0")],
+        );
+        assert!(frames.is_some(), "{}", metrics_text(side.ns()).unwrap());
+        eprintln!(
+            "director {} up in fvs-{}; ARP for {} answered by {:?}; host frames {frames:?}",
+            side.name(),
+            side.ns(),
+            side.primary(),
+            probe.answered_by()
+        );
+    }
+    // The state sampler's plumbing: no VRRP yet, so no state, but every
+    // sample was taken.
+    let mut sampler = StateSampler::start(
+        &["lb", "lb2"],
+        Duration::from_millis(50),
+        Duration::from_secs(5),
+    );
+    std::thread::sleep(Duration::from_millis(600));
+    sampler.stop();
+    let samples = sampler.samples();
+    assert!(samples.len() >= 12, "{}", samples.len());
+    for (side, d, sock) in [
+        (Side::A, &mut a, &cfg_a.sock),
+        (Side::B, &mut b, &cfg_b.sock),
+    ] {
+        let (rc, out, err) = fvsadm(sock, &["-Ln"]);
+        assert_eq!(rc, 0, "{err}");
+        assert!(out.contains("10.99.0.100:80"), "{out}");
+        let st = d.terminate(Duration::from_secs(15));
+        assert!(st.success(), "{} {st:?}\n{}", side.name(), d.log_text());
+    }
+    // The service in this layout: A alone, holding the reals' gateway
+    // 10.99.1.1 as a plain address (what VRRP will hold for the master).
+    let cfg = director_config_base(
+        "fixture-lbA-gw",
+        Side::A.mac(),
+        &["10.99.0.3/24", "10.99.1.3/24", "10.99.1.1/24"],
+    );
+    let mut a = lab.director_in("lb", &cfg.path);
+    lab.wait_for_service(URL, Duration::from_secs(30));
+    let r = lab.http_requests(URL, 30);
+    assert_eq!(r["ok"], 30, "{r}\n{}", a.log_text());
+    assert_eq!(r["by_server"]["rs1"], 10, "{r}");
+    assert!(a.terminate(Duration::from_secs(15)).success());
+}

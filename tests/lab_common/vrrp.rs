@@ -424,7 +424,18 @@ pub fn director_config(side: Side, vrrp: &Vrrp) -> LabConfig {
 /// lab.yaml's own for the director-vs-keepalived lab), `conn_max: 100000`
 /// and the `vrrp:` section.
 pub fn director_config_with(name: &str, mac: &str, addresses: &[&str], vrrp: &Vrrp) -> LabConfig {
-    let cfg = LabConfig::new(name, None);
+    let cfg = director_config_base(name, mac, addresses);
+    cfg.edit(|t| format!("{t}\n{}", vrrp.yaml()));
+    cfg
+}
+
+/// `director_config_with` without the `vrrp:` section (what a director
+/// without VRRP accepts: the fixture checks two of them side by side).
+pub fn director_config_base(name: &str, mac: &str, addresses: &[&str]) -> LabConfig {
+    // A private directory per config, even for two configs of one side.
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let cfg = LabConfig::new(&format!("{name}-{n}"), None);
     cfg.edit(|t| {
         let mac_line = "    mac: \"02:00:00:00:00:01\"\n";
         let addr_line = "    addresses: [10.99.0.1/24, 10.99.1.1/24]\n";
@@ -440,7 +451,7 @@ pub fn director_config_with(name: &str, mac: &str, addresses: &[&str], vrrp: &Vr
                 &format!("    addresses: [{}]\n", addresses.join(", ")),
                 1,
             );
-        format!("{t}\nconn_max: 100000\n\n{}", vrrp.yaml())
+        format!("{t}\nconn_max: 100000\n")
     });
     cfg
 }
