@@ -1341,3 +1341,77 @@ impl Drop for Keepalived {
         }
     }
 }
+
+// ------------------------------------------------- director VRRP state
+
+/// Waits (bounded, 20 ms polls) until the director in `fvs-{ns}` reports
+/// `state`: when it was first seen.
+pub fn wait_vrrp_state(ns: &str, state: u8, within: Duration) -> Option<Instant> {
+    let mut seen = None;
+    wait_until(within, Duration::from_millis(20), || {
+        if state_of(ns) == Some(state) {
+            seen = Some(Instant::now());
+        }
+        seen.is_some()
+    });
+    seen
+}
+
+/// Checks every 50 ms for `during` that the director in `fvs-{ns}` keeps
+/// reporting `state`; the first other reading (when, what) otherwise.
+pub fn hold_vrrp_state(ns: &str, state: u8, during: Duration) -> Result<(), (Instant, Option<u8>)> {
+    let start = Instant::now();
+    while start.elapsed() < during {
+        let s = state_of(ns);
+        if s != Some(state) {
+            return Err((Instant::now(), s));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Every VRRP metric of VI_1 of the director in `fvs-{ns}` (for messages).
+pub fn vrrp_metrics_text(ns: &str) -> String {
+    metrics_text(ns)
+        .map(|t| {
+            t.lines()
+                .filter(|l| l.starts_with("ferrovs_vrrp_"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_else(|| format!("(no /metrics in fvs-{ns})"))
+}
+
+/// Requests logged by the lab HTTP client (`--log`): (wall time, failure).
+pub fn request_log(path: &std::path::Path) -> Vec<(f64, Option<String>)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            (
+                v["t"].as_f64().unwrap_or(0.0),
+                v["failure"].as_str().map(|s| s.to_owned()),
+            )
+        })
+        .collect()
+}
+
+/// As `wait_vrrp_state`, giving up at once when the director exits (a
+/// config it refuses, a crash): when `state` was first seen.
+pub fn wait_director_state(
+    d: &mut super::Director,
+    ns: &str,
+    state: u8,
+    within: Duration,
+) -> Option<Instant> {
+    let mut seen = None;
+    wait_until(within, Duration::from_millis(20), || {
+        if state_of(ns) == Some(state) {
+            seen = Some(Instant::now());
+        }
+        seen.is_some() || !d.running()
+    });
+    seen
+}
