@@ -2,7 +2,7 @@
 # Installs what a fresh Debian 12 machine lacks to build, test and demo ferrovs.
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
-PKGS=(libdpdk-dev dpdk pkg-config clang libclang-dev iproute2 ethtool python3 procps psmisc rsync valgrind gcc libpopt-dev netbase curl iputils-ping openssl)
+PKGS=(libdpdk-dev dpdk pkg-config clang libclang-dev iproute2 ethtool python3 procps psmisc rsync valgrind gcc libpopt-dev netbase curl iputils-ping openssl keepalived tcpdump)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

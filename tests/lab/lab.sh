@@ -15,6 +15,14 @@
 #   tun      as dr, plus the userspace IPIP/GUE/GRE decapsulator (no ipip, fou or
 #            ip_gre module here); GUE arrives on UDP port 6080
 # Servers answer HTTP on 8080 and 80 (DR and TUN need the virtual port).
+#
+# The VRRP lab (tests/lab_vrrp*.rs) adds, all on the same bridge:
+#   LAB_DIRECTORS=2   a second director namespace fvs-lb2, set up as fvs-lb (veth
+#                     fvs-lb0 inside, peer lb2-br, MAC 02:00:00:00:00:02)
+#   LAB_KEEPALIVED=N  namespaces fvs-ka1..N for keepalived, eth0 (peer kaN-br)
+#                     10.99.0.(4+N)/24 and 10.99.1.(4+N)/24: ka1 = 10.99.0.5
+#   LAB_GW            the real servers' default route in nat mode (10.99.1.1: the
+#                     director's address, or the VRRP lab's virtual gateway)
 set -euo pipefail
 PREFIX=fvs
 NRS=${2:-3}
@@ -23,6 +31,12 @@ VIP=10.99.0.100
 HERE=$(cd "$(dirname "$0")" && pwd)
 RUN=/tmp/ferrovs-lab
 LB_MAC=02:00:00:00:00:01
+LB2_MAC=02:00:00:00:00:02
+DIRECTORS=${LAB_DIRECTORS:-1}
+KEEPALIVED=${LAB_KEEPALIVED:-0}
+GW=${LAB_GW:-10.99.1.1}
+case "$DIRECTORS" in 1|2) ;; *) echo "LAB_DIRECTORS must be 1 or 2" >&2; exit 2 ;; esac
+case "$KEEPALIVED" in [0-9]) ;; *) echo "LAB_KEEPALIVED must be 0..9" >&2; exit 2 ;; esac
 
 nsx() { local ns=$1; shift; ip netns exec "$PREFIX-$ns" "$@"; }
 
@@ -41,7 +55,7 @@ veth_to_bridge() { # ns ifname peer-name
 rs_mode() {
   local ns=$1
   case "$MODE" in
-    nat) nsx "$ns" ip route add default via 10.99.1.1 ;;
+    nat) nsx "$ns" ip route add default via "$GW" ;;
     fullnat) ;;
     dr|tun)
       nsx "$ns" ip addr add "$VIP/32" dev lo
@@ -59,6 +73,35 @@ rs_mode() {
       fi ;;
     *) echo "unknown LAB_MODE $MODE" >&2; exit 2 ;;
   esac
+}
+
+# A director namespace: veth fvs-lb0 (no kernel IP; DPDK af_packet) with `mac`.
+director_ns() { # ns peer-name mac
+  local ns=$1
+  veth_to_bridge "$ns" fvs-lb0 "$2"
+  nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  nsx "$ns" ip link set fvs-lb0 address "$3"
+  nsx "$ns" ip link set fvs-lb0 up
+  no_offload "$ns" fvs-lb0
+  # The back door: af_packet lets the director namespace's own kernel see every
+  # frame on fvs-lb0 too. Once a host-path twin gives that kernel the port's
+  # addresses, it must neither answer ARP on fvs-lb0 (arp_ignore=8) nor accept
+  # what arrives there (strict reverse path: the twin is the way back), nor
+  # forward. Only the twin reaches it, as on a NIC bound to DPDK.
+  nsx "$ns" sysctl -qw net.ipv4.conf.fvs-lb0.arp_ignore=8 net.ipv4.conf.fvs-lb0.rp_filter=1 \
+    net.ipv4.conf.fvs-lb0.forwarding=0 net.ipv4.ip_forward=0
+}
+
+# A keepalived namespace fvs-kaN: kernel eth0 with 10.99.0.(4+N) first (its
+# VRRP primary address) and 10.99.1.(4+N).
+keepalived_ns() { # N
+  local ns=ka$1 host=$((4 + $1))
+  veth_to_bridge "$ns" eth0 "$ns-br"
+  nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+  nsx "$ns" ip addr add "10.99.0.$host/24" dev eth0
+  nsx "$ns" ip addr add "10.99.1.$host/24" dev eth0
+  nsx "$ns" ip link set eth0 up
+  no_offload "$ns" eth0
 }
 
 down() {
@@ -84,23 +127,17 @@ up() {
   down
   hugepages
   mkdir -p "$RUN"
-  for ns in br lb c $(seq -f 'rs%g' 1 "$NRS"); do ip netns add "$PREFIX-$ns"; nsx "$ns" ip link set lo up; done
+  local extra=""
+  if [ "$DIRECTORS" = 2 ]; then extra="lb2"; fi
+  for k in $(seq 1 "$KEEPALIVED"); do extra="$extra ka$k"; done
+  for ns in br lb c $(seq -f 'rs%g' 1 "$NRS") $extra; do ip netns add "$PREFIX-$ns"; nsx "$ns" ip link set lo up; done
   nsx br ip link add br0 type bridge
   nsx br ip link set br0 up
   nsx br sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 
-  veth_to_bridge lb fvs-lb0 lb0-br
-  nsx lb sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-  nsx lb ip link set fvs-lb0 address "$LB_MAC"
-  nsx lb ip link set fvs-lb0 up
-  no_offload lb fvs-lb0
-  # The back door: af_packet lets the director namespace's own kernel see every
-  # frame on fvs-lb0 too. Once a host-path twin gives that kernel the port's
-  # addresses, it must neither answer ARP on fvs-lb0 (arp_ignore=8) nor accept
-  # what arrives there (strict reverse path: the twin is the way back), nor
-  # forward. Only the twin reaches it, as on a NIC bound to DPDK.
-  nsx lb sysctl -qw net.ipv4.conf.fvs-lb0.arp_ignore=8 net.ipv4.conf.fvs-lb0.rp_filter=1 \
-    net.ipv4.conf.fvs-lb0.forwarding=0 net.ipv4.ip_forward=0
+  director_ns lb lb0-br "$LB_MAC"
+  if [ "$DIRECTORS" = 2 ]; then director_ns lb2 lb2-br "$LB2_MAC"; fi
+  for k in $(seq 1 "$KEEPALIVED"); do keepalived_ns "$k"; done
 
   veth_to_bridge c c0 c0-br
   nsx c ip addr add 10.99.0.2/24 dev c0
@@ -129,7 +166,7 @@ up() {
       sleep 0.1
     done
   done
-  echo "lab up ($MODE): client 10.99.0.2, VIP $VIP, $NRS servers 10.99.1.11..$((10 + NRS))"
+  echo "lab up ($MODE): client 10.99.0.2, VIP $VIP, $NRS servers 10.99.1.11..$((10 + NRS)), $DIRECTORS director(s), $KEEPALIVED keepalived namespace(s)"
 }
 
 case "${1:-}" in

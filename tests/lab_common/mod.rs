@@ -3,6 +3,7 @@
 //! also when an assertion fails.
 #![allow(dead_code)]
 pub mod health;
+pub mod vrrp;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -62,12 +63,19 @@ impl Lab {
     /// Builds the lab with the real servers set up for `mode` (nat, fullnat,
     /// dr, tun: see tests/lab/lab.sh).
     pub fn up_mode(servers: usize, mode: &str) -> Lab {
+        Lab::up_env(servers, mode, &[])
+    }
+
+    /// As `up_mode`, with more of lab.sh's variables (`LAB_DIRECTORS`,
+    /// `LAB_KEEPALIVED`: see tests/lab/lab.sh).
+    pub fn up_env(servers: usize, mode: &str, env: &[(&str, &str)]) -> Lab {
         let guard = LAB_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let lab = Lab { _guard: guard };
         let st = Command::new("bash")
             .arg(lab_sh())
             .args(["up", &servers.to_string()])
             .env("LAB_MODE", mode)
+            .envs(env.iter().copied())
             .status()
             .expect("lab.sh");
         assert!(st.success(), "lab.sh up failed");
@@ -126,20 +134,25 @@ impl Lab {
 
     /// Starts ferrovs live in the director namespace.
     pub fn director(&self, config: &Path) -> Director {
+        self.director_in("lb", config)
+    }
+
+    /// Starts ferrovs live in director namespace `fvs-{ns}` (`lb`, `lb2`).
+    pub fn director_in(&self, ns: &str, config: &Path) -> Director {
+        self.director_in_env(ns, config, &[])
+    }
+
+    /// As `director_in`, with environment variables (`FERROVS_TEST_HOOKS`).
+    pub fn director_in_env(&self, ns: &str, config: &Path, env: &[(&str, &str)]) -> Director {
         // One log per director: a test may run two.
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let log = std::env::temp_dir().join(format!("ferrovs-lab-{}-{n}.log", std::process::id()));
         let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                "fvs-lb",
-                env!("CARGO_BIN_EXE_ferrovs"),
-                "run",
-                "--config",
-            ])
+            .args(["netns", "exec", &format!("fvs-{ns}")])
+            .args([env!("CARGO_BIN_EXE_ferrovs"), "run", "--config"])
             .arg(config)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
@@ -229,6 +242,23 @@ impl Director {
                 );
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL (a crash: nothing is sent on the way out) and waits for the
+    /// process to be gone; the log stays readable.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
         }
     }
 
