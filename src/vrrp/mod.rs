@@ -31,6 +31,11 @@ use socket::{AdvertSocket, RECV_BUF};
 const TICK: Duration = Duration::from_millis(5);
 /// How long an instance waits for the workers' first polls before it starts.
 const FIRST_POLL_WAIT: Duration = Duration::from_secs(5);
+/// An advert leaves only if every worker polled this recently: one queued
+/// behind a stalled worker would go out late, after the backup took over,
+/// and claim mastership again (the stall itself becomes FAULT after one
+/// advert interval).
+const SEND_FRESH_MS: u64 = 50;
 /// How often an instance's view is published when nothing changes.
 const PUBLISH_EVERY: Duration = Duration::from_millis(200);
 
@@ -299,6 +304,10 @@ impl Runner {
     }
 
     fn send(&mut self, priority: u8) {
+        if !self.live.workers_alive(self.live.now(), SEND_FRESH_MS) {
+            tracing::debug!(instance = %self.name, priority, "advert held back: a worker is not polling");
+            return;
+        }
         let mut sent = false;
         for (k, dst) in self.sock.dest_addrs.clone().into_iter().enumerate() {
             let msg = self.inst.advert_bytes(priority, dst);

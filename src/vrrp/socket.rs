@@ -6,13 +6,14 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
-use vrrp::codec::{IPPROTO_VRRP, VRRP_GROUP};
+use vrrp::codec::{ipv4_packet, IPPROTO_VRRP, VRRP_GROUP, VRRP_TTL};
 
 /// Largest advert we read (255 addresses, header, auth): well under this.
 pub const RECV_BUF: usize = 2048;
 
 pub struct AdvertSocket {
     sock: Socket,
+    src: Ipv4Addr,
     /// Where adverts go: the group, or every unicast peer.
     dests: Vec<SockAddr>,
     pub dest_addrs: Vec<Ipv4Addr>,
@@ -28,12 +29,10 @@ impl AdvertSocket {
             Some(Protocol::from(i32::from(IPPROTO_VRRP))),
         )?;
         sock.bind_device(Some(twin.as_bytes()))?;
-        // The advert's source is the instance's primary address.
-        sock.bind(&SockAddr::from(SocketAddrV4::new(src, 0)))?;
-        // RFC 3768/5798: sent with TTL 255, so receivers can tell an advert
-        // from this segment from a routed one.
-        sock.set_ttl_v4(255)?;
-        sock.set_multicast_ttl_v4(255)?;
+        // Not bound to an address: a raw socket bound to one only receives
+        // packets sent *to* it, and adverts go to the group. The source is
+        // set in the IP header we write instead (keepalived's way too).
+        sock.set_header_included_v4(true)?;
         sock.set_multicast_if_v4(&src)?;
         sock.set_multicast_loop_v4(false)?;
         if peers.is_empty() {
@@ -50,18 +49,21 @@ impl AdvertSocket {
             .collect();
         Ok(AdvertSocket {
             sock,
+            src,
             dests,
             dest_addrs,
         })
     }
 
-    /// Sends one message to destination `k` (its bytes depend on the
-    /// destination through the v3 checksum).
+    /// Sends one VRRP message to destination `k` (its bytes depend on the
+    /// destination through the v3 checksum), from the primary address with
+    /// TTL 255 as RFC 3768/5798 require (receivers check the TTL).
     pub fn send(&self, k: usize, msg: &[u8]) -> std::io::Result<()> {
-        let Some(dst) = self.dests.get(k) else {
+        let (Some(dst), Some(addr)) = (self.dests.get(k), self.dest_addrs.get(k)) else {
             return Ok(());
         };
-        self.sock.send_to(msg, dst).map(|_| ())
+        let packet = ipv4_packet(self.src, *addr, VRRP_TTL, msg);
+        self.sock.send_to(&packet, dst).map(|_| ())
     }
 
     /// Waits at most `timeout` for a packet (IP header included); `None` when
