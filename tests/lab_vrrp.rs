@@ -190,6 +190,44 @@ fn the_higher_priority_director_is_master_and_alone_answers_for_the_addresses() 
         cap.arps()
     );
 
+    // The backup does not serve the VIP even when a client sends it there
+    // (a stale neighbour entry): the frames are counted and dropped.
+    let standby_drops = || {
+        metric(
+            &lab,
+            B.ns(),
+            "ferrovs_core_drops_total",
+            &[("reason", "vrrp_standby")],
+        )
+        .unwrap_or(0.0)
+    };
+    let before = standby_drops();
+    let pin = |mac: &str| {
+        let o = lab.exec(
+            "c",
+            &["ip", "neigh", "replace", "10.99.0.100", "lladdr", mac, "dev", "c0"],
+        );
+        assert!(o.status.success(), "{o:?}");
+    };
+    pin(B.mac());
+    let r = lab.http_client(URL, 2, &["--timeout", "1"]);
+    assert_eq!(r["ok"], 0, "the backup served the VIP: {r}");
+    assert!(standby_drops() >= before + 2.0, "{}", logs(&[&a, &b]));
+    pin(A.mac());
+
+    // fvsadm's listing on each.
+    for (r, state, prio) in [(&a, "MASTER", "150"), (&b, "BACKUP", "100")] {
+        let (rc, out, err) = fvsadm(&r.cfg.sock, &["-L", "--vrrp"]);
+        assert_eq!(rc, 0, "{err}");
+        let line: Vec<&str> = out.lines().nth(1).unwrap_or("").split_whitespace().collect();
+        assert_eq!(
+            line.get(..6),
+            Some(&["VI_1", "eth0", "51", "2", state, prio][..]),
+            "{out}"
+        );
+        assert_eq!(line.get(7), Some(&"10.99.0.3"), "the master as seen: {out}");
+    }
+
     // What each reports.
     let m = |side: Side, name: &str| vrrp_metric(&lab, side.ns(), name).unwrap_or(-1.0);
     assert_eq!(m(A, "ferrovs_vrrp_priority"), 150.0);
