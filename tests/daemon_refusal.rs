@@ -316,3 +316,21 @@ fn a_reload_with_an_invalid_health_check_is_refused() {
     drop(r);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn vrrp_instances_change_only_with_a_restart() {
+    // Each instance's thread, socket and mastership bit are set up at start.
+    let r = start(1);
+    let before = observed(&r);
+    let mut new = before.0.clone();
+    new.vrrp = vec![serde_yaml_ng::from_str(
+        "{name: VI_1, port: eth0, virtual_router_id: 51, virtual_ipaddress: [10.0.0.200]}",
+    )
+    .unwrap()];
+    let e = r.daemon.apply(new).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "vrrp: VRRP instances change only with a restart"
+    );
+    assert_eq!(observed(&r), before);
+}

@@ -205,7 +205,16 @@ fn the_higher_priority_director_is_master_and_alone_answers_for_the_addresses() 
     let pin = |mac: &str| {
         let o = lab.exec(
             "c",
-            &["ip", "neigh", "replace", "10.99.0.100", "lladdr", mac, "dev", "c0"],
+            &[
+                "ip",
+                "neigh",
+                "replace",
+                "10.99.0.100",
+                "lladdr",
+                mac,
+                "dev",
+                "c0",
+            ],
         );
         assert!(o.status.success(), "{o:?}");
     };
@@ -219,7 +228,12 @@ fn the_higher_priority_director_is_master_and_alone_answers_for_the_addresses() 
     for (r, state, prio) in [(&a, "MASTER", "150"), (&b, "BACKUP", "100")] {
         let (rc, out, err) = fvsadm(&r.cfg.sock, &["-L", "--vrrp"]);
         assert_eq!(rc, 0, "{err}");
-        let line: Vec<&str> = out.lines().nth(1).unwrap_or("").split_whitespace().collect();
+        let line: Vec<&str> = out
+            .lines()
+            .nth(1)
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
         assert_eq!(
             line.get(..6),
             Some(&["VI_1", "eth0", "51", "2", state, prio][..]),

@@ -292,6 +292,14 @@ impl Backend for Daemon {
                     "ports and workers change only with a restart",
                 ));
             }
+            // Each instance's thread, socket and mastership bit are set up
+            // at start-up; a changed instance would run half-applied.
+            if new.vrrp != cur.vrrp {
+                return Err(ControlError::invalid(
+                    "vrrp",
+                    "VRRP instances change only with a restart",
+                ));
+            }
             // The tables are sized once, at start-up.
             if new.conn_max != cur.conn_max {
                 return Err(ControlError::invalid(
