@@ -40,14 +40,15 @@ echo -n "   kernel curl from the director to a real server: "
 ip netns exec fvs-lb curl -s -m 5 http://10.99.1.12:8080/ || echo "(failed)"
 ip netns exec fvs-lb curl -s -m 5 http://127.0.0.1:9180/metrics | grep -E '^ferrovs_port_host_frames_total' | sed 's/^/   /' || true
 listed() { "$FVSADM" -Ln | grep -c "$1" || true; }
-wait_listed() { # real want(0|1): bounded wait, prints the seconds it took
-  local start=$(date +%s.%N)
-  for _ in $(seq 1 100); do
-    [ "$(listed "$1")" = "$2" ] && { awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s\n", b - a }'; return 0; }
+wait_for() { # want command...: bounded wait (30 s) until the command prints want; prints the seconds it took
+  local want=$1 start=$(date +%s.%N); shift
+  for _ in $(seq 1 300); do
+    [ "$("$@")" = "$want" ] && { awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s\n", b - a }'; return 0; }
     sleep 0.1
   done
-  echo "not within 10 s"; return 1
+  echo "not within 30 s"; return 1
 }
+wait_listed() { wait_for "$2" listed "$1"; } # real want(0|1)
 echo "== a real server fails: stopping rs2's HTTP server"
 kill "$(cat /tmp/ferrovs-lab/rs2-8080.pid)"
 echo -n "   rs2 out of the service after "; wait_listed 10.99.1.12:8080 0
@@ -84,14 +85,7 @@ YAML
 director_cfg A 02:00:00:00:00:01 3 150
 director_cfg B 02:00:00:00:00:02 4 100
 state() { ip netns exec "$1" curl -s -m 1 http://127.0.0.1:9180/metrics | awk '/^ferrovs_vrrp_state/ {print $2}'; }
-wait_state() { # ns state(2 master, 1 backup): bounded wait, prints the seconds it took
-  local start=$(date +%s.%N)
-  for _ in $(seq 1 300); do
-    [ "$(state "$1")" = "$2" ] && { awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s\n", b - a }'; return 0; }
-    sleep 0.1
-  done
-  echo "not within 30 s"; return 1
-}
+wait_state() { wait_for "$2" state "$1"; } # ns state(2 master, 1 backup)
 ip netns exec fvs-lb "$BIN" run --config /tmp/ferrovs-demo-A.yaml >/tmp/ferrovs-demo-A.log 2>&1 &
 PIDA=$!
 ip netns exec fvs-lb2 "$BIN" run --config /tmp/ferrovs-demo-B.yaml >/tmp/ferrovs-demo-B.log 2>&1 &

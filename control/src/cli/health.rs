@@ -11,7 +11,8 @@ fn service(k: &ServiceKey) -> String {
     format!("{proto}  {}:{}", k.vip, k.port)
 }
 
-fn seconds(ms: u64) -> String {
+/// `12.3s`: listings' "since" column (also `-L --vrrp`).
+pub(super) fn seconds(ms: u64) -> String {
     format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
 }
 

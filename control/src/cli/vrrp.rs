@@ -1,14 +1,11 @@
 //! `fvsadm -L --vrrp`: ferrovs's own listing (ipvsadm has none), one line per
 //! VRRP instance: its state and priority, who is master, since when, its
 //! advert counters and the addresses it owns.
+use super::health::seconds;
 use crate::proto::VrrpEntry;
 
 fn centis(cs: u16) -> String {
     format!("{}.{:02}s", cs / 100, cs % 100)
-}
-
-fn seconds(ms: u64) -> String {
-    format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
 }
 
 /// The listing, header first; entries in configuration order.
