@@ -58,6 +58,12 @@ pub struct Conn {
     pub expires: Millis,
     pub(crate) template: u32,
     pub(crate) flags: u8,
+    /// The state when the connection was last sent to the sync backups
+    /// (the kernel's `cp->old_state`, set only when it is sent).
+    pub(crate) synced: TcpState,
+    /// Client-side packets seen (the kernel's `cp->in_pkts`, which decides
+    /// when a connection is sent to the sync backups).
+    pub(crate) in_pkts: u32,
 }
 
 impl Conn {
@@ -72,6 +78,8 @@ impl Conn {
         expires: 0,
         template: NIL,
         flags: 0,
+        synced: TcpState::None,
+        in_pkts: 0,
     };
 
     pub(crate) fn from_new(c: &NewConn, expires: Millis) -> Self {
@@ -85,6 +93,8 @@ impl Conn {
             expires,
             template: NIL,
             flags: F_IN_USE | if c.input_only { F_INPUT_ONLY } else { 0 },
+            synced: TcpState::None,
+            in_pkts: 0,
         }
     }
 

@@ -273,6 +273,62 @@ impl ConnTable {
         }
     }
 
+    /// Counts one client-side packet of `id` (the kernel's `in_pkts`, which
+    /// the sync policy reads) and returns the count; 0 for an unknown id.
+    #[inline]
+    pub fn count_in(&mut self, id: ConnId) -> u32 {
+        match self.slab.get_mut(id.0 as usize).filter(|c| c.in_use()) {
+            Some(c) => {
+                c.in_pkts = c.in_pkts.wrapping_add(1);
+                c.in_pkts
+            }
+            None => 0,
+        }
+    }
+
+    /// Whether `id` is to be sent to the sync backups now, as `needed` says
+    /// from (state when last sent, state now, client packets); when it is,
+    /// the state now becomes the one last sent (`ip_vs_sync_conn_needed`
+    /// updates `cp->old_state` only then).
+    pub fn sync_due(
+        &mut self,
+        id: ConnId,
+        needed: impl FnOnce(TcpState, TcpState, u32) -> bool,
+    ) -> bool {
+        let Some(c) = self.slab.get_mut(id.0 as usize).filter(|c| c.in_use()) else {
+            return false;
+        };
+        let due = needed(c.synced, c.state, c.in_pkts);
+        if due {
+            c.synced = c.state;
+        }
+        due
+    }
+
+    /// Adds a connection a sync master sent, in its state and with its
+    /// expiry (the master's timeout), or updates the entry of the same
+    /// tuples. Returns the id and whether it was new.
+    pub fn install_synced(
+        &mut self,
+        c: NewConn,
+        state: TcpState,
+        expires: Millis,
+        now: Millis,
+    ) -> Result<(ConnId, bool), InsertError> {
+        let (id, new) = match self.lookup(&c.orig) {
+            Some((id, Dir::In)) => (id, false),
+            Some((_, Dir::Out)) => return Err(InsertError::Exists),
+            None => (self.insert(c, now)?, true),
+        };
+        if let Some(rec) = self.slab.get_mut(id.0 as usize).filter(|r| r.in_use()) {
+            rec.state = state;
+            rec.synced = state;
+            rec.expires = expires;
+        }
+        self.wheel.schedule(id.0, expires);
+        Ok((id, new))
+    }
+
     pub fn get(&self, id: ConnId) -> Option<&Conn> {
         self.slab.get(id.0 as usize).filter(|c| c.in_use())
     }
@@ -416,5 +472,68 @@ impl ConnTable {
             .enumerate()
             .filter(|(_, c)| c.in_use())
             .map(|(i, c)| (ConnId(i as u32), c))
+    }
+}
+
+#[cfg(test)]
+mod sync_tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn conn(cport: u16) -> NewConn {
+        let t = |src: [u8; 4], sport, dst: [u8; 4], dport| Tuple {
+            proto: Proto::Tcp,
+            src: Ipv4Addr::from(src),
+            sport,
+            dst: Ipv4Addr::from(dst),
+            dport,
+        };
+        NewConn {
+            orig: t([10, 0, 0, 2], cport, [10, 0, 0, 100], 80),
+            reply: t([10, 1, 0, 11], 8080, [10, 0, 0, 2], cport),
+            service: 1,
+            dest: 2,
+            input_only: false,
+            tag: 0,
+        }
+    }
+
+    #[test]
+    fn client_packets_are_counted_and_the_synced_state_moves_only_when_sent() {
+        let mut t = ConnTable::new(64, Timeouts::default());
+        let id = t.insert(conn(1000), 0).unwrap();
+        assert_eq!((t.count_in(id), t.count_in(id)), (1, 2));
+        t.update(id, Dir::In, TcpFlags(0x02), 0);
+        t.update(id, Dir::Out, TcpFlags(0x12), 0);
+        t.update(id, Dir::In, TcpFlags(0x10), 0);
+        let mut seen = None;
+        assert!(!t.sync_due(id, |old, new, pkts| {
+            seen = Some((old, new, pkts));
+            false
+        }));
+        assert_eq!(seen, Some((TcpState::None, TcpState::Established, 2)));
+        assert!(t.sync_due(id, |_, _, _| true));
+        // Sent: ESTABLISHED is now the state last sent.
+        assert!(!t.sync_due(id, |old, _, _| old != TcpState::Established));
+    }
+
+    #[test]
+    fn a_synced_connection_is_installed_with_the_masters_state_and_timeout() {
+        let mut t = ConnTable::new(64, Timeouts::default());
+        let (id, new) = t
+            .install_synced(conn(1000), TcpState::Established, 900_000, 5)
+            .unwrap();
+        assert!(new);
+        let c = t.get(id).unwrap();
+        assert_eq!((c.state, c.expires), (TcpState::Established, 900_000));
+        assert_eq!(t.lookup(&conn(1000).reply), Some((id, Dir::Out)));
+        // The same connection again: updated in place, not duplicated.
+        let (again, new) = t
+            .install_synced(conn(1000), TcpState::FinWait, 120_000, 6)
+            .unwrap();
+        assert_eq!((again, new, t.len()), (id, false, 1));
+        assert_eq!(t.get(id).unwrap().state, TcpState::FinWait);
+        // Its expiry holds on the packet clock.
+        assert!(t.lookup_at(&conn(1000).orig, 120_001, |_| {}).is_none());
     }
 }
