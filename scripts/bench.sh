@@ -5,12 +5,15 @@
 #   2. pktloop under callgrind  5. peers on the namespace lab: ferrovs, HAProxy, nginx (root)
 #   3. criterion micro-benches  6. host path: kernel twin throughput on the lab, memif
 #                                  packet rate without / with an idle / with a busy twin (root)
-#                               7. results + plots
-# Everything is bounded in time (whole run < 15 min on 2 cores). Parts that
+#                               7. VRRP failover: takeover time over FO_ROUNDS SIGKILLs of the
+#                                  master, v3 at 0.1 s, ferrovs and keepalived (root)
+#                               8. results + plots
+# Everything is bounded in time (whole run < 19 min on 2 cores). Parts that
 # need what the machine lacks (root, valgrind, hugepages) are skipped with a
 # message; the report then says "missing" for them.
-# Knobs: BENCH_SKIP="peers pktrate hostpath ..." PKT_SECS PKT_ROUNDS PEER_SECS IPP_N IPP_N0
+# Knobs: BENCH_SKIP="ipp micro pktrate peers hostpath failover" PKT_SECS PKT_ROUNDS PEER_SECS IPP_N IPP_N0
 #        HP_ROUNDS HP_MEMIF_ROUNDS HP_FILE_MB HP_SECS HP_RATE_PPS HP_BUDGET (bench/scripts/hostpath.sh)
+#        FO_ROUNDS FO_BUDGET FO_KA_RESERVE (bench/scripts/failover.sh)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -39,6 +42,9 @@ if ! skipped peers; then
 fi
 if ! skipped peers || ! skipped hostpath; then
   command -v curl >/dev/null || need+=(curl)
+fi
+if ! skipped failover; then
+  command -v keepalived >/dev/null || need+=(keepalived)
 fi
 if [ ${#need[@]} -gt 0 ] && is_root; then
   step "installing ${need[*]} (apt-get)"
@@ -101,6 +107,16 @@ if ! skipped hostpath; then
     bash tests/lab/lab.sh down >/dev/null 2>&1 || true
   else
     step "host path: needs root, curl and python3, skipped"
+  fi
+fi
+
+if ! skipped failover; then
+  if is_root && command -v python3 >/dev/null; then
+    step "VRRP failover: ${FO_ROUNDS:-20} SIGKILLs of the master (v3, advert_int 0.1), ferrovs then keepalived"
+    timeout 240 bash bench/scripts/failover.sh "$REL/ferrovs" "$RAW" 2>&1 | sed 's/^/    /'
+    bash tests/lab/lab.sh down >/dev/null 2>&1 || true
+  else
+    step "VRRP failover: needs root and python3, skipped"
   fi
 fi
 

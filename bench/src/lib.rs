@@ -4,6 +4,7 @@
 //! forwarding mode so that the steady-state (established) path can be timed.
 pub mod args;
 pub mod charts;
+pub mod failover_report;
 pub mod frames;
 pub mod hostpath_report;
 

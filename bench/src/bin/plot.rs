@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use fvs_bench::charts::{bar_chart, peers_chart};
+use fvs_bench::failover_report::failover_md;
 use fvs_bench::hostpath_report::host_path_md;
 use serde_json::{json, Value};
 
@@ -158,6 +159,8 @@ fn main() -> Result<()> {
 
     // Host path: bench/scripts/hostpath.sh's own summary, kept as it is.
     let host_path = read_json(&raw.join("hostpath.json"));
+    // VRRP failover: bench/scripts/failover.sh's own summary, kept as it is.
+    let failover = read_json(&raw.join("failover.json"));
 
     let results = json!({
         "meta": meta,
@@ -178,6 +181,7 @@ fn main() -> Result<()> {
         },
         "peers": peer_rows,
         "host_path": host_path,
+        "failover": failover,
     });
     std::fs::write(
         out.join("results.json"),
@@ -436,6 +440,15 @@ fn main() -> Result<()> {
     )? {
         if let Some(h) = &host_path {
             host_path_md(&mut md, h)?;
+        }
+    }
+    if section(
+        &mut md,
+        "VRRP failover (SIGKILLed master, ferrovs and keepalived)",
+        failover.is_some(),
+    )? {
+        if let Some(f) = &failover {
+            failover_md(&mut md, f)?;
         }
     }
     std::fs::write(out.join("results.md"), &md).context("writing results.md")?;
