@@ -3,8 +3,10 @@
 //! arrive through the host path, and die with the process and its twin.
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use vrrp::codec::{ipv4_packet, IPPROTO_VRRP, VRRP_GROUP, VRRP_TTL};
 
@@ -29,6 +31,8 @@ impl AdvertSocket {
             Some(Protocol::from(i32::from(IPPROTO_VRRP))),
         )?;
         sock.bind_device(Some(twin.as_bytes()))?;
+        // Reads follow poll(2) and must never wait on their own.
+        sock.set_nonblocking(true)?;
         // Not bound to an address: a raw socket bound to one only receives
         // packets sent *to* it, and adverts go to the group. The source is
         // set in the IP header we write instead (keepalived's way too).
@@ -67,21 +71,33 @@ impl AdvertSocket {
     }
 
     /// Waits at most `timeout` for a packet (IP header included); `None` when
-    /// none came.
+    /// none came. poll(2) sleeps on a high-resolution timer: a socket
+    /// receive timeout would be rounded up to the kernel's tick (4 ms here)
+    /// and every advert would leave that much late.
     pub fn recv(&self, buf: &mut [u8], timeout: Duration) -> std::io::Result<Option<usize>> {
-        self.sock
-            .set_read_timeout(Some(timeout.max(Duration::from_micros(100))))?;
+        let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+        let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(ms).unwrap_or(PollTimeout::ZERO),
+        ) {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
         match (&self.sock).read(buf) {
             Ok(n) => Ok(Some(n)),
             Err(e)
                 if matches!(
                     e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
                 ) =>
             {
                 Ok(None)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(None),
             Err(e) => Err(e),
         }
     }
