@@ -79,7 +79,10 @@ impl LocalPortPool {
             .filter(|&p| p != 0 && p & core_mask == core)
             .collect();
         let capacity = ports.len() * addrs.len();
-        let mut queue = VecDeque::with_capacity(capacity);
+        // Twice the pairs: a pair reserved for a synced connection stays
+        // queued (skipped when reached) and may be queued again when given
+        // back, so giving back never allocates.
+        let mut queue = VecDeque::with_capacity(capacity * 2);
         let mut free_bits = vec![0u64; addrs.len() * 1024];
         // Interleave addresses so consecutive takes spread over all of them.
         for &p in &ports {
@@ -103,13 +106,40 @@ impl LocalPortPool {
 
     /// Next free (local address, port), or `None` when exhausted.
     pub fn take(&mut self) -> Option<(Ipv4Addr, u16)> {
-        let e = self.queue.pop_front()?;
-        let (ai, port) = ((e >> 16) as usize, e as u16);
-        let bit = ai * 65536 + usize::from(port);
-        if let Some(w) = self.free_bits.get_mut(bit / 64) {
-            *w &= !(1u64 << (bit % 64));
+        // Entries of pairs reserved since they were queued are stale: skip.
+        while let Some(e) = self.queue.pop_front() {
+            let (ai, port) = ((e >> 16) as usize, e as u16);
+            let bit = ai * 65536 + usize::from(port);
+            let Some(w) = self.free_bits.get_mut(bit / 64) else {
+                continue;
+            };
+            let mask = 1u64 << (bit % 64);
+            if *w & mask == 0 {
+                continue;
+            }
+            *w &= !mask;
+            return Some((self.addrs.get(ai).copied()?, port));
         }
-        Some((self.addrs.get(ai).copied()?, port))
+        None
+    }
+
+    /// Takes a given pair out of the free ones (a FullNAT connection a sync
+    /// master sent keeps its local address and port). False when this pool
+    /// does not own it or it is already in use.
+    pub fn reserve(&mut self, addr: Ipv4Addr, port: u16) -> bool {
+        let Some(ai) = self.owned_index(addr, port) else {
+            return false;
+        };
+        let bit = usize::from(ai) * 65536 + usize::from(port);
+        let Some(w) = self.free_bits.get_mut(bit / 64) else {
+            return false;
+        };
+        let mask = 1u64 << (bit % 64);
+        if *w & mask == 0 {
+            return false;
+        }
+        *w &= !mask;
+        true
     }
 
     /// Returns a pair obtained from `take`.
@@ -147,7 +177,7 @@ impl LocalPortPool {
 
     /// Pairs currently free.
     pub fn available(&self) -> usize {
-        self.queue.len()
+        self.free_bits.iter().map(|w| w.count_ones() as usize).sum()
     }
 
     /// Pairs this pool owns.
@@ -171,4 +201,36 @@ impl LocalPortPool {
 /// The core owning local port `port` under `core_mask` (for steering replies).
 pub fn port_owner(port: u16, core_mask: u16) -> u16 {
     port & core_mask
+}
+
+#[cfg(test)]
+mod reserve_tests {
+    use super::*;
+
+    #[test]
+    fn a_reserved_pair_is_never_handed_out_until_given_back() {
+        let a = Ipv4Addr::new(10, 0, 0, 9);
+        let mut p = LocalPortPool::with_range(&[a], 0, 0, 1000..=1003).unwrap();
+        assert!(p.reserve(a, 1001));
+        assert!(!p.reserve(a, 1001), "already in use");
+        assert!(!p.reserve(Ipv4Addr::new(10, 0, 0, 8), 1002), "not ours");
+        assert_eq!(p.available(), 3);
+        let taken: Vec<u16> = std::iter::from_fn(|| p.take())
+            .map(|(_, port)| port)
+            .collect();
+        assert_eq!(taken, [1000, 1002, 1003]);
+        p.give_back(a, 1001).unwrap();
+        assert_eq!(p.take(), Some((a, 1001)));
+        assert_eq!(p.take(), None);
+        // Every pair back, then all of them out again exactly once.
+        for port in 1000..=1003 {
+            p.give_back(a, port).unwrap();
+        }
+        assert_eq!(p.available(), 4);
+        let mut again: Vec<u16> = std::iter::from_fn(|| p.take())
+            .map(|(_, port)| port)
+            .collect();
+        again.sort_unstable();
+        assert_eq!(again, [1000, 1001, 1002, 1003]);
+    }
 }

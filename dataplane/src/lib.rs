@@ -16,6 +16,7 @@ pub mod shared;
 pub mod snapshot;
 pub mod stats;
 pub mod steer;
+pub mod sync_rings;
 pub mod wire;
 pub mod worker;
 

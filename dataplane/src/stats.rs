@@ -181,6 +181,12 @@ pub struct CoreStats {
     pub icmp_frag_needed_sent: Counter,
     /// Gratuitous ARPs sent for VRRP instances becoming MASTER.
     pub garps_sent: Counter,
+    /// Connections queued for the sync backups.
+    pub sync_sent: Counter,
+    /// Connections a sync master sent, installed here.
+    pub sync_installed: Counter,
+    /// ... and refused, by `SyncRefusal`.
+    pub sync_refused: [Counter; 5],
     pub drops: [Counter; DropReason::COUNT],
 }
 
@@ -199,6 +205,9 @@ impl Default for CoreStats {
             icmp_echo_replies: Counter::default(),
             icmp_frag_needed_sent: Counter::default(),
             garps_sent: Counter::default(),
+            sync_sent: Counter::default(),
+            sync_installed: Counter::default(),
+            sync_refused: std::array::from_fn(|_| Counter::default()),
             drops: std::array::from_fn(|_| Counter::default()),
         }
     }

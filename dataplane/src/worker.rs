@@ -142,6 +142,7 @@ impl<Io: PortIo> Worker<Io> {
                 core,
             };
             self.pipeline.vrrp_tick(&mut batch);
+            self.pipeline.sync_tick(now);
             let refused = batch.refused;
             self.count_refused(refused);
         }

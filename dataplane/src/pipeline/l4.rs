@@ -126,6 +126,9 @@ impl<F: Frame> Pipeline<F> {
             }
         };
         let verdict = self.xmit(frame, &h, id, dir, now);
+        if dir == Dir::In && !one_packet {
+            self.sync_out(id, now);
+        }
         if one_packet {
             // One-packet scheduling: the entry lives for this datagram only,
             // as the kernel frees an IP_VS_CONN_F_ONE_PACKET entry once sent.

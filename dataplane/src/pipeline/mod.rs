@@ -9,6 +9,7 @@ mod local;
 mod nat_rewrite;
 mod persist;
 mod prefetch;
+mod sync;
 mod tag;
 mod track;
 mod vrrp;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use conntrack::{Conn, ConnId, ConnTable, Millis, Proto, TemplateTable};
 use hashbrown::HashMap;
+pub use sync::{sync_owner, SyncRefusal};
 
 use crate::frame::Frame;
 use crate::host::{HostCounters, RateGate};
@@ -89,6 +91,8 @@ pub struct Pipeline<F> {
     host_counters: Arc<[HostCounters]>,
     /// Which VRRP instances are MASTER (their addresses served).
     vrrp: vrrp::VrrpView,
+    /// Connection sync with the sync thread, when configured.
+    sync: Option<Arc<crate::sync_rings::SyncRings>>,
 }
 
 impl<F: Frame> Pipeline<F> {
@@ -112,6 +116,7 @@ impl<F: Frame> Pipeline<F> {
             host_gates: Vec::new(),
             host_counters: snap.ports.iter().map(|_| HostCounters::default()).collect(),
             vrrp: vrrp::VrrpView::default(),
+            sync: None,
             routes: RouteTable::default(),
             services: Vec::new(),
             exact: HashMap::new(),
