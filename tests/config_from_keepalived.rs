@@ -1,6 +1,6 @@
 //! `ferrovs config from-keepalived`: golden YAML for the users' tutorial,
-//! DPVS's FullNAT tutorial, keepalived's own sample files and a VRRP
-//! setup; every output
+//! DPVS's FullNAT tutorial, keepalived's own sample files, a VRRP setup
+//! and a sync daemon; every output
 //! passes `ferrovs config check`; every keyword not mapped is reported
 //! with its file and line; `--strict` writes nothing.
 //!
@@ -88,7 +88,7 @@ fn dpvs_fullnat_tutorial_with_an_include() {
         lines(
             "dpvs-fullnat.conf",
             &[
-                "5: router_id: not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)",
+                "5: router_id: not mapped (global_defs: only lvs_timeouts, lvs_sync_daemon and the vrrp defaults have a ferrovs equivalent)",
                 "12: interface: dpdk0.kni mapped as port \"eth0\" (the base's only port)",
                 "13: dpdk_interface: not mapped (DPVS extension with no ferrovs equivalent)",
                 "32: syn_proxy: not mapped (DPVS extension with no ferrovs equivalent)",
@@ -100,7 +100,7 @@ fn dpvs_fullnat_tutorial_with_an_include() {
 
 #[test]
 fn keepalived_sample_http_get_port() {
-    let global = "not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)";
+    let global = "not mapped (global_defs: only lvs_timeouts, lvs_sync_daemon and the vrrp defaults have a ferrovs equivalent)";
     let name = "keepalived.conf.HTTP_GET.port";
     assert_eq!(
         golden(name),
@@ -119,7 +119,7 @@ fn keepalived_sample_http_get_port() {
 
 #[test]
 fn keepalived_sample_misc_check() {
-    let global = "not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)";
+    let global = "not mapped (global_defs: only lvs_timeouts, lvs_sync_daemon and the vrrp defaults have a ferrovs equivalent)";
     let name = "keepalived.conf.misc_check";
     assert_eq!(
         golden(name),
@@ -144,7 +144,7 @@ fn keepalived_sample_fwmark() {
         lines(
             name,
             &[
-                "4: router_id: not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)",
+                "4: router_id: not mapped (global_defs: only lvs_timeouts, lvs_sync_daemon and the vrrp defaults have a ferrovs equivalent)",
                 "12: protocol: not mapped (a firewall-mark service takes every protocol; keepalived ignores it)",
             ]
         )
@@ -159,13 +159,30 @@ fn vrrp_instances_and_ha_suspend() {
         lines(
             name,
             &[
-                "6: router_id: not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)",
+                "6: router_id: not mapped (global_defs: only lvs_timeouts, lvs_sync_daemon and the vrrp defaults have a ferrovs equivalent)",
                 "10: vrrp_script: not mapped (tracking is not supported: the instances' priorities stay as written)",
                 "26: 172.16.0.80/24: mapped without \"dev eth0 label eth0:web\" (the address is held on the instance's port)",
                 "29: track_script: not mapped (tracking is not supported: the instance's priority stays as written)",
                 "34: smtp_alert: not mapped (ferrovs sends no mail; transitions are logged)",
             ]
         )
+    );
+}
+
+#[test]
+fn sync_daemon_following_a_vrrp_instance() {
+    let name = "keepalived.conf.sync";
+    assert_eq!(
+        golden(name),
+        lines(
+            name,
+            &["6: router_id: not mapped (global_defs: only lvs_timeouts, lvs_sync_daemon and the vrrp defaults have a ferrovs equivalent)"]
+        )
+    );
+    let yaml = std::fs::read_to_string(repo().join(format!("{DIR}/{name}.yaml"))).unwrap();
+    assert!(
+        yaml.contains("sync:\n  interface: eth0\n  instance: VI_1\n  syncid: 51\n"),
+        "{yaml}"
     );
 }
 

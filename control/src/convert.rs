@@ -39,6 +39,7 @@ pub fn empty() -> Config {
         marks: Vec::new(),
         services: Vec::new(),
         vrrp: Vec::new(),
+        sync: None,
         timeouts: Default::default(),
         conn_max: None,
         control: Default::default(),

@@ -285,3 +285,124 @@ fn connections_and_templates_as_ipvsadm() {
         p.same(args);
     }
 }
+
+#[test]
+fn sync_daemons_start_stop_and_list_as_ipvsadm() {
+    let p = pair!();
+    // Nothing runs: the listing is empty, a stop is refused.
+    p.script(
+        "-L --daemon
+         --stop-daemon master
+         --stop-daemon backup",
+    );
+    // ipvsadm's defaults: eth0, syncid 0; the kernel's: maxlen, group,
+    // port, ttl.
+    p.script(
+        "--start-daemon master
+         -L --daemon
+         --start-daemon master
+         --start-daemon master --mcast-interface eth1",
+    );
+    let o = p.same("--start-daemon master");
+    assert_eq!(
+        (o.code, o.stderr.as_str()),
+        (255, "Daemon has already run\n")
+    );
+    p.script(
+        "--start-daemon backup --mcast-interface eth1 --syncid 51 --sync-maxlen 1400 --mcast-group 239.1.1.1 --mcast-port 9000 --mcast-ttl 3
+         -L --daemon
+         -Ln --daemon
+         -L --daemon -n
+         -L --daemon --syncid 3
+         --list --daemon
+         --stop-daemon master --syncid 9
+         -L --daemon
+         --stop-daemon master",
+    );
+    let o = p.same("-L --daemon");
+    assert_eq!(
+        o.stdout,
+        "backup sync daemon (mcast=eth1, syncid=51, maxlen=1400, group=239.1.1.1, port=9000, ttl=3)\n"
+    );
+    // Long option forms, bounds, a signed number, a name cut to 15 bytes
+    // as ipvsadm copies it.
+    p.script(
+        "--stop-daemon=backup
+         --start-daemon=backup --syncid=+255 --sync-maxlen=65507 --mcast-port=65535 --mcast-ttl=255 --mcast-group=224.0.0.1
+         --start-daemon master --mcast-interface 0123456789abcdefXYZ --syncid 0 --sync-maxlen 1 --mcast-port 1 --mcast-ttl 1
+         -L --daemon",
+    );
+    let o = p.same("-L --daemon");
+    assert_eq!(
+        o.stdout,
+        "master sync daemon (mcast=0123456789abcde, syncid=0, maxlen=1, group=224.0.0.81, port=1, ttl=1)\n\
+         backup sync daemon (mcast=eth0, syncid=255, maxlen=65507, group=224.0.0.1, port=65535, ttl=255)\n"
+    );
+    // -R takes the daemon commands too.
+    p.same_in(
+        "-R",
+        "--stop-daemon master\n--stop-daemon backup\n--start-daemon backup --syncid 7\n--stop-daemon master\n",
+    );
+    p.same("-L --daemon");
+}
+
+#[test]
+fn sync_daemon_command_lines_refused_as_ipvsadm() {
+    let p = pair!();
+    for args in [
+        "--start-daemon",
+        "--stop-daemon",
+        "--start-daemon foo",
+        "--start-daemon Master",
+        "--stop-daemon foo",
+        "--start-daemon master --syncid 256",
+        "--start-daemon master --syncid -1",
+        "--start-daemon master --syncid abc",
+        "--start-daemon master --syncid 5x",
+        "--start-daemon master --syncid",
+        "--start-daemon master --sync-maxlen 0",
+        "--start-daemon master --sync-maxlen 65508",
+        "--start-daemon master --sync-maxlen x",
+        "--start-daemon master --mcast-group 10.0.0.1",
+        "--start-daemon master --mcast-group 255.255.255.255",
+        "--start-daemon master --mcast-group 1.2.3",
+        "--start-daemon master --mcast-group foo",
+        "--start-daemon master --mcast-group fe80::1",
+        "--start-daemon master --mcast-group ff02::1::2",
+        "--start-daemon master --mcast-port 0",
+        "--start-daemon master --mcast-port 65536",
+        "--start-daemon master --mcast-port http",
+        "--start-daemon master --mcast-ttl 0",
+        "--start-daemon master --mcast-ttl 256",
+        "--start-daemon master --mcast-interface eth0 --mcast-interface eth1",
+        "--start-daemon master --syncid 1 --syncid 2",
+        "--start-daemon master -n",
+        "--start-daemon master -t 10.0.0.1:80",
+        "--start-daemon master --daemon",
+        "--start-daemon master extra",
+        "--start-daemon master --start-daemon backup",
+        "--start-daemon master --stop-daemon=backup",
+        "--start-daemon master -L",
+        "--start-daemon master -Ln",
+        "--stop-daemon backup --mcast-interface eth0",
+        "--stop-daemon backup --mcast-group 224.0.0.1",
+        "--stop-daemon backup --sync-maxlen 1000",
+        "--stop-daemon master -L",
+        "-L --start-daemon master",
+        "-A -t 10.0.0.1:80 --start-daemon master",
+        "-A -t 10.0.0.1:80 -L",
+        "-A -t 10.0.0.1:80 --syncid 3",
+        "-L --mcast-interface eth0",
+        "-L --mcast-port 1",
+        "-L --daemon --stats",
+        "-L --daemon --timeout",
+        "-L --daemon -c",
+        "-L --daemon --persistent-conn",
+        "-Z --syncid 1",
+    ] {
+        let o = p.same(args);
+        assert_ne!(o.code, 0, "{args}");
+    }
+    // Nothing was started.
+    assert_eq!(p.same("-L --daemon").stdout, "");
+}

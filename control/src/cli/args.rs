@@ -67,8 +67,12 @@ pub enum Opt {
     TunRemcsum,
     TunInfo,
     Laddr,
-    /// Daemon options ferrovs does not have (with an argument).
-    UnsupportedArg,
+    McastInterface,
+    Syncid,
+    McastGroup,
+    McastPort,
+    McastTtl,
+    SyncMaxlen,
 }
 
 /// Whether an option takes an argument.
@@ -136,8 +140,8 @@ static SPECS: &[Spec] = &[
     spec("l-threshold", Some('y'), R, Opt::LThreshold),
     spec("numeric", Some('n'), N, Opt::Numeric),
     spec("connection", Some('c'), N, Opt::Connection),
-    spec("mcast-interface", None, R, Opt::UnsupportedArg),
-    spec("syncid", None, R, Opt::UnsupportedArg),
+    spec("mcast-interface", None, R, Opt::McastInterface),
+    spec("syncid", None, R, Opt::Syncid),
     spec("timeout", None, N, Opt::Timeout),
     spec("daemon", None, N, Opt::Daemon),
     spec("health", None, N, Opt::Health),
@@ -153,10 +157,10 @@ static SPECS: &[Spec] = &[
     spec("ops", Some('o'), N, Opt::Ops),
     spec("pe", None, R, Opt::Pe),
     spec("sched-flags", Some('b'), R, Opt::SchedFlags),
-    spec("mcast-group", None, R, Opt::UnsupportedArg),
-    spec("mcast-port", None, R, Opt::UnsupportedArg),
-    spec("mcast-ttl", None, R, Opt::UnsupportedArg),
-    spec("sync-maxlen", None, R, Opt::UnsupportedArg),
+    spec("mcast-group", None, R, Opt::McastGroup),
+    spec("mcast-port", None, R, Opt::McastPort),
+    spec("mcast-ttl", None, R, Opt::McastTtl),
+    spec("sync-maxlen", None, R, Opt::SyncMaxlen),
     spec("tun-info", None, N, Opt::TunInfo),
     spec("tun-type", None, R, Opt::TunType),
     spec("tun-port", None, R, Opt::TunPort),
@@ -181,6 +185,9 @@ pub struct Item {
     pub opt: Opt,
     pub arg: Option<String>,
     pub word: String,
+    /// The last word read for this option: its argument when that was
+    /// the next word, else `word` (popt's `poptBadOption`).
+    pub last: String,
 }
 
 /// Reads options in order; leftover words are collected in `leftovers`.
@@ -228,6 +235,7 @@ impl<'a> Reader<'a> {
             return bad("unknown option");
         };
         let rest = &word[next..];
+        let mut last = word.clone();
         let arg = match s.arg {
             Arg::None => {
                 if !rest.is_empty() {
@@ -237,13 +245,17 @@ impl<'a> Reader<'a> {
             }
             Arg::Required if !rest.is_empty() => Some(rest.to_string()),
             Arg::Required => match self.take_next() {
-                Some(v) => Some(v),
+                Some(v) => {
+                    last = v.clone();
+                    Some(v)
+                }
                 None => return bad("missing argument"),
             },
             Arg::Optional if !rest.is_empty() => Some(rest.to_string()),
             Arg::Optional => match self.peek_value().cloned() {
                 Some(v) => {
                     self.pos += 1;
+                    last = v.clone();
                     Some(v)
                 }
                 None => None,
@@ -253,6 +265,7 @@ impl<'a> Reader<'a> {
             opt: s.opt,
             arg,
             word,
+            last,
         }))
     }
 
@@ -269,6 +282,7 @@ impl<'a> Reader<'a> {
         let Some(s) = SPECS.iter().find(|s| s.long == name) else {
             return Err(bad("unknown option"));
         };
+        let separate = matches!((s.arg, &inline), (Arg::Required | Arg::Optional, None));
         let arg = match (s.arg, inline) {
             (Arg::None, Some(_)) => return Err(bad("option does not take an argument")),
             (Arg::None, None) => None,
@@ -282,10 +296,15 @@ impl<'a> Reader<'a> {
                 None => None,
             },
         };
+        let last = match (&arg, separate) {
+            (Some(v), true) => v.clone(),
+            _ => word.clone(),
+        };
         Ok(Item {
             opt: s.opt,
             arg,
             word,
+            last,
         })
     }
 }

@@ -2,13 +2,13 @@
 
 use std::str::FromStr;
 
-use super::parse::{parse, Command, Parsed};
+use super::parse::{parse, Command, Parsed, DEFAULT_MCAST_INTERFACE};
 use super::{usage, Connector, Exit, Io, Transport, PROGRAM};
 use crate::config::Scheduler;
 use crate::ipvsadm_fmt::{self as fmt, Format};
 use crate::proto::{
     ControlError, DestOpts, PersistOpts, RequestBody, ResponseBody, ServiceList, ServiceOpts,
-    CONN_PAGE_MAX,
+    SyncDaemonSpec, CONN_PAGE_MAX,
 };
 use crate::server::ClientError;
 
@@ -198,6 +198,28 @@ pub fn rule_request(p: &Parsed) -> Result<Option<RequestBody>, String> {
     }))
 }
 
+/// The request of `--start-daemon` / `--stop-daemon` (`None` for the
+/// other commands).
+fn daemon_request(p: &Parsed) -> Option<RequestBody> {
+    let role = p.sync_role?;
+    Some(match p.cmd {
+        Command::StartDaemon => RequestBody::StartDaemon(SyncDaemonSpec {
+            role,
+            interface: p
+                .mcast_interface
+                .clone()
+                .unwrap_or_else(|| DEFAULT_MCAST_INTERFACE.to_string()),
+            syncid: p.syncid.unwrap_or(0),
+            maxlen: p.sync_maxlen,
+            group: p.mcast_group,
+            port: p.mcast_port,
+            ttl: p.mcast_ttl,
+        }),
+        Command::StopDaemon => RequestBody::StopDaemon(role),
+        _ => return None,
+    })
+}
+
 /// Runs one parsed command; `Ok(status)` or an early exit.
 pub(crate) fn execute(
     p: &Parsed,
@@ -257,6 +279,10 @@ pub(crate) fn execute(
             },
         ),
         Command::Reload => simple(conn, io, RequestBody::Reload),
+        Command::StartDaemon | Command::StopDaemon => match daemon_request(p) {
+            Some(body) => simple(conn, io, body),
+            None => Err(Exit::fail(2, "no daemon role")),
+        },
     }
 }
 
@@ -291,8 +317,14 @@ fn list(p: &Parsed, conn: &mut Conn<'_, '_>, io: &mut Io<'_>) -> Result<i32, Exi
         });
     }
     if p.daemon() {
-        // No sync daemon runs: ipvsadm prints nothing.
-        return Ok(0);
+        return Ok(match call_or(conn, io, RequestBody::ListDaemons, 1)? {
+            Ok(ResponseBody::Daemons(list)) => {
+                out(io, &fmt::daemons(&list));
+                0
+            }
+            Ok(other) => return Err(unexpected(&other)),
+            Err(code) => code,
+        });
     }
     if p.vrrp() {
         return Ok(match call_or(conn, io, RequestBody::ListVrrp, 1)? {

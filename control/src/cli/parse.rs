@@ -8,7 +8,8 @@ use std::str::FromStr;
 use super::args::{Item, Opt, Reader};
 use super::values::{fwmark, host, number, sched_flag_bits, sched_flags, service_addr, timeout};
 use super::Exit;
-use crate::config::{Forward, Protocol, SchedFlag, Scheduler, TunFlags, TunType};
+use crate::config::sync::SYNC_MAXLEN_MAX;
+use crate::config::{Forward, Protocol, SchedFlag, Scheduler, SyncRole, TunFlags, TunType};
 use crate::ipvsadm_fmt::Format;
 use crate::proto::ServiceKey;
 use crate::rules::DEFAULT_SCHEDULER;
@@ -28,6 +29,8 @@ pub enum Command {
     Restore,
     Save,
     Zero,
+    StartDaemon,
+    StopDaemon,
     AddLaddr,
     DelLaddr,
     GetLaddr,
@@ -52,6 +55,8 @@ impl Command {
             Command::Restore => "restore",
             Command::Save => "save",
             Command::Zero => "zero",
+            Command::StartDaemon => "start-daemon",
+            Command::StopDaemon => "stop-daemon",
             Command::AddLaddr => "add-laddr",
             Command::DelLaddr => "del-laddr",
             Command::GetLaddr => "get-laddr",
@@ -65,23 +70,26 @@ impl Command {
     /// '+' compulsory, 'x' illegal, '1' exclusive, ' ' optional.
     fn legal(self) -> &'static [u8; NOPT] {
         match self {
-            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxx  xxxxxxxxx",
-            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::List => b" 11xxxxxxxx11      xx xxxxxx11",
-            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxxxx     xxx",
-            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxx",
-            Command::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxx+xx",
-            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-            _ => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Add | Command::Edit => b"xx+   xxxxxxxxxxxxxxx  xxxxxxxxxxxxx",
+            Command::Del => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::List => b" 11xxxxxxxxx11       xxxxxx xxxxxx11",
+            Command::AddDest | Command::EditDest => b"xx+xxx+    xxxxxxxxxxxxxxxxx     xxx",
+            Command::DelDest => b"xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Save => b" xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::Zero => b"xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            Command::StartDaemon => b"xxxxxxxxxxx xxxxxxx xxx    xxxxxxxxx",
+            Command::StopDaemon => b"xxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxxxx",
+            Command::AddLaddr | Command::DelLaddr => b"xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+xx",
+            Command::GetLaddr => b" x xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            _ => b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
         }
     }
 }
 
-const NOPT: usize = 30;
+const NOPT: usize = 36;
 
-/// ipvsadm's option names, by bit.
+/// ipvsadm's option names, by bit (ipvsadm's order, without `--pe`, then
+/// ferrovs's own).
 const OPTNAMES: [&str; NOPT] = [
     "numeric",
     "connection",
@@ -94,6 +102,7 @@ const OPTNAMES: [&str; NOPT] = [
     "weight",
     "u-threshold",
     "l-threshold",
+    "mcast-interface",
     "timeout",
     "daemon",
     "stats",
@@ -101,9 +110,14 @@ const OPTNAMES: [&str; NOPT] = [
     "thresholds",
     "persistent-conn",
     "nosort",
+    "syncid",
     "exact",
     "ops",
     "sched-flags",
+    "mcast-group",
+    "mcast-port",
+    "mcast-ttl",
+    "sync-maxlen",
     "tun-info",
     "tun-type",
     "tun-port",
@@ -127,27 +141,33 @@ mod bit {
     pub const WEIGHT: usize = 8;
     pub const UTHRESHOLD: usize = 9;
     pub const LTHRESHOLD: usize = 10;
-    pub const TIMEOUT: usize = 11;
-    pub const DAEMON: usize = 12;
-    pub const STATS: usize = 13;
-    pub const RATE: usize = 14;
-    pub const THRESHOLDS: usize = 15;
-    pub const PERSISTENTCONN: usize = 16;
-    pub const NOSORT: usize = 17;
-    pub const EXACT: usize = 18;
-    pub const ONEPACKET: usize = 19;
-    pub const SCHED_FLAGS: usize = 20;
-    pub const TUN_INFO: usize = 21;
-    pub const TUN_TYPE: usize = 22;
-    pub const TUN_PORT: usize = 23;
-    pub const TUN_NOCSUM: usize = 24;
-    pub const TUN_CSUM: usize = 25;
-    pub const TUN_REMCSUM: usize = 26;
-    pub const LADDR: usize = 27;
+    pub const MCAST: usize = 11;
+    pub const TIMEOUT: usize = 12;
+    pub const DAEMON: usize = 13;
+    pub const STATS: usize = 14;
+    pub const RATE: usize = 15;
+    pub const THRESHOLDS: usize = 16;
+    pub const PERSISTENTCONN: usize = 17;
+    pub const NOSORT: usize = 18;
+    pub const SYNCID: usize = 19;
+    pub const EXACT: usize = 20;
+    pub const ONEPACKET: usize = 21;
+    pub const SCHED_FLAGS: usize = 22;
+    pub const MCAST_GROUP: usize = 23;
+    pub const MCAST_PORT: usize = 24;
+    pub const MCAST_TTL: usize = 25;
+    pub const SYNC_MAXLEN: usize = 26;
+    pub const TUN_INFO: usize = 27;
+    pub const TUN_TYPE: usize = 28;
+    pub const TUN_PORT: usize = 29;
+    pub const TUN_NOCSUM: usize = 30;
+    pub const TUN_CSUM: usize = 31;
+    pub const TUN_REMCSUM: usize = 32;
+    pub const LADDR: usize = 33;
     /// ferrovs's own: `-L --health`, every health check's state.
-    pub const HEALTH: usize = 28;
+    pub const HEALTH: usize = 34;
     /// ferrovs's own: `-L --vrrp`, every VRRP instance's state.
-    pub const VRRP: usize = 29;
+    pub const VRRP: usize = 35;
 }
 
 /// One parsed invocation.
@@ -155,7 +175,7 @@ mod bit {
 pub struct Parsed {
     pub cmd: Command,
     pub format: Format,
-    options: u32,
+    options: u64,
     pub service: Option<ServiceKey>,
     pub scheduler: Option<String>,
     /// `Some(None)`: `-p` without a value.
@@ -176,6 +196,17 @@ pub struct Parsed {
     pub laddr: Option<Ipv4Addr>,
     /// `--set tcp tcpfin udp`
     pub timeouts: (u32, u32, u32),
+    /// The sync daemon options: `--start-daemon`/`--stop-daemon`'s role,
+    /// `--mcast-interface` (at most 15 bytes, as ipvsadm keeps; ipvsadm's
+    /// `eth0` for `--start-daemon` without it), `--syncid`,
+    /// `--sync-maxlen`, `--mcast-group`, `--mcast-port`, `--mcast-ttl`.
+    pub sync_role: Option<SyncRole>,
+    pub mcast_interface: Option<String>,
+    pub syncid: Option<u8>,
+    pub sync_maxlen: Option<u16>,
+    pub mcast_group: Option<Ipv4Addr>,
+    pub mcast_port: Option<u16>,
+    pub mcast_ttl: Option<u8>,
 }
 
 impl Parsed {
@@ -199,6 +230,11 @@ impl Parsed {
         self.has(bit::VRRP)
     }
 }
+
+/// ipvsadm's `DEF_MCAST_IFN`: `--start-daemon` without `--mcast-interface`.
+pub const DEFAULT_MCAST_INTERFACE: &str = "eth0";
+/// ipvsadm keeps `IP_VS_IFNAME_MAXLEN - 1` bytes of `--mcast-interface`.
+const IFNAME_MAX: usize = 15;
 
 fn fail(msg: impl Into<String>) -> Exit {
     Exit::fail(2, msg)
@@ -229,6 +265,8 @@ fn command_of(opt: Opt) -> Option<Command> {
         Opt::DelLaddr => Command::DelLaddr,
         Opt::GetLaddr => Command::GetLaddr,
         Opt::Reload => Command::Reload,
+        Opt::StartDaemon => Command::StartDaemon,
+        Opt::StopDaemon => Command::StopDaemon,
         _ => return None,
     })
 }
@@ -241,13 +279,18 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         Some(Ok(item)) => item,
         _ => return Err(Exit::tryhelp()),
     };
-    let cmd = match first.opt {
-        Opt::StartDaemon | Opt::StopDaemon => {
-            return Err(fail(
-                "the connection sync daemon is not supported by ferrovs",
-            ))
-        }
-        o => command_of(o).ok_or_else(Exit::tryhelp)?,
+    let cmd = command_of(first.opt).ok_or_else(Exit::tryhelp)?;
+    let sync_role = match (cmd, first.arg.as_deref()) {
+        (Command::StartDaemon | Command::StopDaemon, Some(arg)) => Some(match arg {
+            "master" => SyncRole::Master,
+            "backup" => SyncRole::Backup,
+            // ipvsadm's two wordings.
+            _ if cmd == Command::StartDaemon => {
+                return Err(fail("illegal start-daemon parameter specified"))
+            }
+            _ => return Err(fail("illegal start_daemon specified")),
+        }),
+        _ => None,
     };
     let mut p = Parsed {
         cmd,
@@ -269,6 +312,13 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         tun_flags: None,
         laddr: None,
         timeouts: (0, 0, 0),
+        sync_role,
+        mcast_interface: None,
+        syncid: None,
+        sync_maxlen: None,
+        mcast_group: None,
+        mcast_port: None,
+        mcast_ttl: None,
     };
     if matches!(cmd, Command::Help | Command::Version) {
         return Ok(p);
@@ -331,6 +381,9 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         }
         check_tunnel(&p)?;
     }
+    if cmd == Command::StartDaemon && p.mcast_interface.as_deref().unwrap_or("").is_empty() {
+        p.mcast_interface = Some(DEFAULT_MCAST_INTERFACE.to_string());
+    }
     if cmd == Command::List {
         let o = |b| p.has(b);
         if ((o(bit::CONNECTION) || o(bit::TIMEOUT) || o(bit::DAEMON))
@@ -357,8 +410,11 @@ fn set(p: &mut Parsed, b: usize) -> Result<(), Exit> {
 /// One option after the command (ipvsadm's big switch).
 fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<(), Exit> {
     let arg = item.arg.clone().unwrap_or_default();
-    if command_of(item.opt).is_some() || matches!(item.opt, Opt::StartDaemon | Opt::StopDaemon) {
-        return Err(fail("multiple commands specified"));
+    // ipvsadm reads the command from the first option only: a command
+    // later is an option its loop does not know, named by popt's
+    // `poptBadOption` (the last word read).
+    if command_of(item.opt).is_some() {
+        return Err(fail(format!("invalid option `{}'", item.last)));
     }
     match item.opt {
         Opt::Tcp | Opt::Udp => {
@@ -503,6 +559,35 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
             set(p, bit::ONEPACKET)?;
             p.ops = true;
         }
+        Opt::McastInterface => {
+            set(p, bit::MCAST)?;
+            p.mcast_interface = Some(ifname(&arg));
+        }
+        Opt::Syncid => {
+            set(p, bit::SYNCID)?;
+            let n = number(&arg, 0, 255).ok_or_else(|| fail("illegal syncid specified"))?;
+            p.syncid = u8::try_from(n).ok();
+        }
+        Opt::McastGroup => {
+            set(p, bit::MCAST_GROUP)?;
+            p.mcast_group = Some(mcast_group(&arg)?);
+        }
+        Opt::McastPort => {
+            set(p, bit::MCAST_PORT)?;
+            let n = number(&arg, 1, 65535).ok_or_else(|| fail("illegal mcast-port specified"))?;
+            p.mcast_port = u16::try_from(n).ok();
+        }
+        Opt::McastTtl => {
+            set(p, bit::MCAST_TTL)?;
+            let n = number(&arg, 1, 255).ok_or_else(|| fail("illegal mcast-ttl specified"))?;
+            p.mcast_ttl = u8::try_from(n).ok();
+        }
+        Opt::SyncMaxlen => {
+            set(p, bit::SYNC_MAXLEN)?;
+            let n = number(&arg, 1, i64::from(SYNC_MAXLEN_MAX))
+                .ok_or_else(|| fail("illegal sync-maxlen specified"))?;
+            p.sync_maxlen = u16::try_from(n).ok();
+        }
         Opt::Sctp => return Err(fail("SCTP services are not supported by ferrovs")),
         // ipvsadm takes -6 only after -f (an IPv6 fwmark service).
         Opt::Ipv6 => {
@@ -514,6 +599,32 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
         _ => return Err(unsupported(&item.word)),
     }
     Ok(())
+}
+
+/// `--mcast-interface`: at most 15 bytes, as ipvsadm copies it (cut at a
+/// character boundary).
+fn ifname(arg: &str) -> String {
+    let mut n = arg.len().min(IFNAME_MAX);
+    while !arg.is_char_boundary(n) {
+        n -= 1;
+    }
+    arg[..n].to_string()
+}
+
+/// `--mcast-group`: ipvsadm reads an address with a `:` as IPv6, any other
+/// as IPv4, and takes only a multicast one. An IPv6 group is refused
+/// after ipvsadm's own checks: ferrovs is IPv4-only.
+fn mcast_group(arg: &str) -> Result<Ipv4Addr, Exit> {
+    if arg.contains(':') {
+        return match arg.parse::<std::net::Ipv6Addr>() {
+            Ok(a) if a.is_multicast() => Err(fail("IPv6 is not supported by ferrovs")),
+            _ => Err(fail(format!("invalid IPv6 mcast-group `{arg}'"))),
+        };
+    }
+    match arg.parse::<Ipv4Addr>() {
+        Ok(a) if a.is_multicast() => Ok(a),
+        _ => Err(fail(format!("invalid IPv4 mcast-group `{arg}'"))),
+    }
 }
 
 /// ipvsadm's `tunnel_opt_check`: which of `--tun-port`, `--tun-nocsum`,

@@ -27,6 +27,8 @@ pub fn usage(program: &str) -> String {
   {p} -L|l [virtual-service] [options]
   {p} -Z [virtual-service]
   {p} --set tcp tcpfin udp
+  {p} --start-daemon {{master|backup}} [daemon-options]
+  {p} --stop-daemon {{master|backup}}
   {p} -P|Q virtual-service -z local-address
   {p} -G [virtual-service]
   {p} --reload
@@ -49,6 +51,8 @@ Either long or short options are allowed.
   --list            -L|-l     list the table
   --zero            -Z        zero counters in a service or all services
   --set tcp tcpfin udp        set connection timeout values
+  --start-daemon              start connection sync daemon
+  --stop-daemon               stop connection sync daemon
   --add-laddr       -P        add a FullNAT local address to a service
   --del-laddr       -Q        delete a FullNAT local address of a service
   --get-laddr       -G        list FullNAT local addresses
@@ -83,6 +87,7 @@ Options:
   --l-threshold  -y lthreshold        lower threshold of connections
   --connection   -c                   output of current IPVS connections
   --timeout                           output of timeout (tcp tcpfin udp)
+  --daemon                            output of daemon information
   --stats                             output of statistics information
   --rate                              output of rate information
   --exact                             expand numbers (display exact values)
@@ -96,6 +101,14 @@ Options:
   --sched-flags  -b flags             scheduler flags (comma-separated)
   --socket       path                 control socket (default $FERROVS_SOCKET or
                                       /run/ferrovs/ferrovs.sock)
+Daemon Options:
+  --syncid sid                        syncid for connection sync (default=0)
+  --sync-maxlen length                Max sync message length (default=1472)
+  --mcast-interface interface         multicast interface for connection sync: a port
+                                      of the config (default=eth0)
+  --mcast-group address               IPv4 group (default=224.0.0.81)
+  --mcast-port port                   UDP port (default=8848)
+  --mcast-ttl ttl                     Multicast TTL (default=1)
 ",
     );
     s

@@ -16,9 +16,13 @@ fn fail(msg: impl Into<String>) -> Exit {
     Exit::fail(2, msg)
 }
 
-/// ipvsadm's `string_to_number`: a whole decimal number within bounds.
+/// ipvsadm's `string_to_number`: a whole decimal number within bounds
+/// (`strtol`: leading white space and a sign allowed).
 pub(crate) fn number(s: &str, min: i64, max: i64) -> Option<i64> {
-    let n: i64 = s.parse().ok()?;
+    let n: i64 = s
+        .trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r'])
+        .parse()
+        .ok()?;
     (min..=max).contains(&n).then_some(n)
 }
 

@@ -18,6 +18,7 @@ mod marks;
 mod model;
 mod net;
 mod owned;
+pub mod sync;
 mod tunnel;
 mod validate;
 pub mod vrrp;
@@ -42,6 +43,7 @@ pub use model::{
     Timeouts, Workers, BURST_MAX, MTU_MAX, MTU_MIN, WEIGHT_MAX,
 };
 pub use net::{mask_to_prefix_len, prefix_len_to_mask, Ipv4Net, MacAddr};
+pub use sync::{SyncConfig, SyncRole, SyncRoles};
 pub use tunnel::Tunnel;
 pub use vrrp::{AuthType, VirtualAddress, VrrpAuth, VrrpInstance, VrrpState};
 

@@ -17,6 +17,7 @@ use super::kinds::{
 };
 use super::marks::MarkRule;
 use super::net::{Ipv4Net, MacAddr};
+use super::sync::SyncConfig;
 use super::vrrp::VrrpInstance;
 
 /// Real-server weights: ipvsadm's `-w` range.
@@ -50,6 +51,12 @@ pub struct Config {
     /// the virtual ones that are not already the director's otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vrrp: Vec<VrrpInstance>,
+    /// IPVS connection synchronisation (`sync::SyncConfig`): the master
+    /// daemon sends the connections this director forwards, the backup
+    /// daemon installs those another director sends. `None` (key absent):
+    /// no sync daemon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncConfig>,
     #[serde(default)]
     pub timeouts: Timeouts,
     /// Connection-table capacity for the whole director, split evenly

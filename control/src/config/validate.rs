@@ -54,6 +54,7 @@ pub(crate) fn validate(cfg: &Config) -> Result {
         super::marks::rule(i, m)?;
     }
     super::vrrp::check(cfg)?;
+    super::sync::check(cfg)?;
     owned::reals_not_owned(cfg)?;
     super::health::check(cfg)?;
     timeouts(&cfg.timeouts)?;

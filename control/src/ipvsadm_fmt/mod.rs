@@ -1,6 +1,7 @@
 //! ipvsadm 1.31's output formats, byte for byte: `-L` (with `-n`,
 //! `--stats`, `--rate`, `--exact`, `--thresholds`, `--persistent-conn`,
-//! `--tun-info`, `--nosort`), `-L -c`, `-L --timeout` and the `-S` rule dump.
+//! `--tun-info`, `--nosort`), `-L -c`, `-L --timeout`, `-L --daemon` and the
+//! `-S` rule dump.
 //!
 //! A multi-port YAML service is shown as one IPVS service per virtual port
 //! (each line carries the counters of the whole YAML service). Sorting is
@@ -17,9 +18,12 @@ mod tests;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use crate::config::{Forward, Protocol, SchedFlag, Scheduler, Timeouts, TunFlags, TunType, Tunnel};
+use crate::config::{
+    Forward, Protocol, SchedFlag, Scheduler, SyncRole, Timeouts, TunFlags, TunType, Tunnel,
+};
 use crate::proto::{
     ConnEntry, ConnKind, DestEntry, LocalAddrEntry, ServiceEntry, ServiceKey, ServiceList, Stats,
+    SyncDaemonStatus,
 };
 
 /// The IPVS version and table size ipvsadm reports.
@@ -453,6 +457,34 @@ pub fn timeouts(t: &Timeouts) -> String {
         "Timeout (tcp tcpfin udp): {} {} {}\n",
         t.tcp, t.tcpfin, t.udp
     )
+}
+
+/// `-L --daemon`: a line per running sync daemon, the master's first (the
+/// kernel's dump order); nothing when none runs. Like ipvsadm, a zero
+/// maxlen, port or TTL is left out.
+pub fn daemons(list: &[SyncDaemonStatus]) -> String {
+    let mut out = String::new();
+    for role in [SyncRole::Master, SyncRole::Backup] {
+        for d in list.iter().filter(|d| d.role == role) {
+            let _ = write!(
+                out,
+                "{role} sync daemon (mcast={}, syncid={}",
+                d.interface, d.syncid
+            );
+            if d.maxlen != 0 {
+                let _ = write!(out, ", maxlen={}", d.maxlen);
+            }
+            let _ = write!(out, ", group={}", d.group);
+            if d.port != 0 {
+                let _ = write!(out, ", port={}", d.port);
+            }
+            if d.ttl != 0 {
+                let _ = write!(out, ", ttl={}", d.ttl);
+            }
+            out.push_str(")\n");
+        }
+    }
+    out
 }
 
 /// The title of `-L -c` (`--persistent-conn` adds the persistence

@@ -384,3 +384,24 @@ fn mark_service_reals_are_never_named() {
         "-A -f 7 -s wrr -o\n-a -f 7 -r 10.1.0.1:0 -m -w 2\n-a -f 7 -r 10.1.0.2:80 -g -w 1\n"
     );
 }
+
+#[test]
+fn daemons_master_first_zeros_left_out() {
+    // printf("%s sync daemon (mcast=%s, syncid=%d", ...), then ", maxlen=%u",
+    // ", group=%s", ", port=%u", ", ttl=%u" when set, and ")\n".
+    let d = |role, maxlen, port, ttl| SyncDaemonStatus {
+        role,
+        interface: "eth1".into(),
+        syncid: 7,
+        maxlen,
+        group: ip("239.0.0.1"),
+        port,
+        ttl,
+    };
+    assert_eq!(daemons(&[]), "");
+    assert_eq!(
+        daemons(&[d(SyncRole::Backup, 0, 0, 0), d(SyncRole::Master, 1472, 8848, 1)]),
+        "master sync daemon (mcast=eth1, syncid=7, maxlen=1472, group=239.0.0.1, port=8848, ttl=1)\n\
+         backup sync daemon (mcast=eth1, syncid=7, group=239.0.0.1)\n"
+    );
+}

@@ -10,15 +10,14 @@ use std::net::Ipv4Addr;
 use super::tree::Node;
 use super::values::{address_range, u32_in, unsigned};
 use super::vrrp::{self, Globals};
-use super::{vs, Diagnostic, Mapped};
-use crate::config::{Port, Service, VrrpInstance};
+use super::{sync, vs, Diagnostic, Mapped};
+use crate::config::{Port, Service, SyncConfig, VrrpInstance};
 
 /// keepalived's `LVS_MAX_TIMEOUT` (31 days), the bound of lvs_timeouts.
 const LVS_MAX_TIMEOUT: u32 = 86400 * 31;
 /// Most addresses one group entry may expand to (one service each).
 pub const MAX_RANGE: usize = 256;
 
-pub const SYNC: &str = "IPVS connection synchronisation is not supported";
 pub const DPVS: &str = "DPVS extension with no ferrovs equivalent";
 
 /// One `virtual_server_group` entry.
@@ -44,6 +43,11 @@ pub struct Mapper {
     pub vrrp_origins: Vec<(String, usize)>,
     /// `ha_suspend` lines: each service they set it on.
     pub ha_suspend: Vec<(usize, Node)>,
+    /// The sync daemon as read (`lvs_sync_daemon`), then as mapped, with
+    /// the file, line and keyword it comes from.
+    pub sync: Option<sync::Draft>,
+    pub sync_config: Option<SyncConfig>,
+    pub sync_origin: Option<(String, usize, String)>,
 }
 
 impl Mapper {
@@ -95,6 +99,9 @@ pub fn map(nodes: &[Node], diags: Vec<Diagnostic>, base_ports: Option<&[Port]>) 
         vrrp: Vec::new(),
         vrrp_origins: Vec::new(),
         ha_suspend: Vec::new(),
+        sync: None,
+        sync_config: None,
+        sync_origin: None,
     };
     for n in nodes {
         match n.keyword() {
@@ -109,7 +116,10 @@ pub fn map(nodes: &[Node], diags: Vec<Diagnostic>, base_ports: Option<&[Port]>) 
             "virtual_server" => vs::map(&mut m, n),
             "global_defs" => global_defs(&mut m, n),
             "vrrp_instance" => vrrp::read(&mut m, n),
-            "lvs_sync_daemon" => m.unmapped(n, SYNC),
+            "lvs_sync_daemon" => m.unmapped(
+                n,
+                "keepalived reads it only inside global_defs and ignores it here",
+            ),
             "vrrp_sync_group" => m.unmapped(
                 n,
                 "sync groups are not supported: each vrrp instance fails over on its own",
@@ -130,6 +140,7 @@ pub fn map(nodes: &[Node], diags: Vec<Diagnostic>, base_ports: Option<&[Port]>) 
         }
     }
     vrrp::finish(&mut m);
+    sync::finish(&mut m);
     ha_suspend(&mut m);
     finish(m, nodes)
 }
@@ -185,6 +196,8 @@ fn finish(m: Mapper, nodes: &[Node]) -> Mapped {
         origins: m.origins,
         vrrp: m.vrrp,
         vrrp_origins: m.vrrp_origins,
+        sync: m.sync_config,
+        sync_origin: m.sync_origin,
     }
 }
 
@@ -192,7 +205,7 @@ fn global_defs(m: &mut Mapper, n: &Node) {
     for c in n.children() {
         match c.keyword() {
             "lvs_timeouts" => lvs_timeouts(m, c),
-            "lvs_sync_daemon" => m.unmapped(c, SYNC),
+            "lvs_sync_daemon" => sync::read(m, c),
             "vrrp_version" => {
                 if let Some(v) = m.value(c, |a| unsigned(a, 2, 3)) {
                     m.globals.version = Some(v as u8);
@@ -212,7 +225,7 @@ fn global_defs(m: &mut Mapper, n: &Node) {
             "vrrp_notify_fifo" => m.globals.vrrp_notify_fifo = fifo(m, c),
             _ => m.unmapped(
                 c,
-                "global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent",
+                "global_defs: only lvs_timeouts, lvs_sync_daemon and the vrrp defaults have a ferrovs equivalent",
             ),
         }
     }

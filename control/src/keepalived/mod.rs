@@ -12,6 +12,7 @@ mod checker;
 mod lexer;
 mod map;
 mod real;
+mod sync;
 mod tree;
 mod values;
 mod vrrp;
@@ -23,7 +24,7 @@ mod tests;
 use std::fmt;
 use std::path::Path;
 
-use crate::config::{Config, ConfigError, Service, Timeouts, VrrpInstance};
+use crate::config::{Config, ConfigError, Service, SyncConfig, Timeouts, VrrpInstance};
 
 pub use tree::{parse_text, Node};
 
@@ -90,6 +91,11 @@ pub struct Mapped {
     pub vrrp: Vec<VrrpInstance>,
     /// The `vrrp_instance` each instance comes from (file, line).
     pub vrrp_origins: Vec<(String, usize)>,
+    /// `lvs_sync_daemon` (or a vrrp_instance's deprecated
+    /// `lvs_sync_daemon_interface`).
+    pub sync: Option<SyncConfig>,
+    /// Where `sync` comes from (file, line, keyword).
+    pub sync_origin: Option<(String, usize, String)>,
 }
 
 /// Reads and maps `path` and its includes; `base` (the configuration the
@@ -108,15 +114,16 @@ pub fn map_text(name: &str, text: &str, base: Option<&Config>) -> Result<Mapped,
 }
 
 impl Mapped {
-    /// The whole configuration: `base` with its services and vrrp
-    /// instances replaced by the mapped ones and its timeouts by
-    /// `lvs_timeouts`, validated. Without a base, a skeleton (one worker on
+    /// The whole configuration: `base` with its services, vrrp
+    /// instances and sync daemon replaced by the mapped ones and its
+    /// timeouts by `lvs_timeouts`, validated. Without a base, a skeleton (one worker on
     /// core 0, no ports) that only holds the mapped sections for
     /// validation: the instances then get every check that needs no port.
     pub fn into_config(&self, base: Option<&Config>) -> Result<Config, ImportError> {
         let mut cfg = base.cloned().unwrap_or_else(crate::convert::empty);
         cfg.services = self.services.clone();
         cfg.vrrp = self.vrrp.clone();
+        cfg.sync = self.sync.clone();
         let t = &mut cfg.timeouts;
         for (slot, v) in [&mut t.tcp, &mut t.tcpfin, &mut t.udp]
             .into_iter()
@@ -131,20 +138,22 @@ impl Mapped {
             None => {
                 let mut no_vrrp = cfg.clone();
                 no_vrrp.vrrp.clear();
+                no_vrrp.sync = None;
                 for s in &mut no_vrrp.services {
                     s.ha_suspend = false;
                 }
                 no_vrrp
                     .validate()
                     .and_then(|()| crate::config::vrrp::check_portless(&cfg))
+                    .and_then(|()| crate::config::sync::check_portless(&cfg))
             }
         };
         checked.map_err(|error| self.invalid(error))?;
         Ok(cfg)
     }
 
-    /// Names the virtual_server or vrrp_instance behind a refused
-    /// `services[i]...` or `vrrp[i]...` path.
+    /// Names the virtual_server, vrrp_instance or lvs_sync_daemon behind
+    /// a refused `services[i]...`, `vrrp[i]...` or `sync...` path.
     fn invalid(&self, error: ConfigError) -> ImportError {
         let origin = |prefix: &str, list: &[(String, usize)], what: &str| {
             error
@@ -157,20 +166,27 @@ impl Mapped {
         };
         let at = origin("services[", &self.origins, "virtual_server")
             .or_else(|| origin("vrrp[", &self.vrrp_origins, "vrrp_instance"))
+            .or_else(|| {
+                let (file, line, keyword) = self.sync_origin.as_ref()?;
+                let sync = error.path == "sync" || error.path.starts_with("sync.");
+                sync.then(|| format!("{file}:{line}: {keyword}: "))
+            })
             .unwrap_or_default();
         ImportError::Invalid { at, error }
     }
 }
 
 /// The YAML of the mapped sections alone (`services:`, `vrrp:` when there
-/// are instances and, when `lvs_timeouts` gave any, `timeouts:`), for
-/// pasting into a config.
+/// are instances, `sync:` when there is a sync daemon and, when
+/// `lvs_timeouts` gave any, `timeouts:`), for pasting into a config.
 pub fn fragment_yaml(cfg: &Config, mapped: &Mapped) -> String {
     #[derive(serde::Serialize)]
     struct Fragment<'a> {
         services: &'a [Service],
         #[serde(skip_serializing_if = "<[VrrpInstance]>::is_empty")]
         vrrp: &'a [VrrpInstance],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sync: Option<&'a SyncConfig>,
         #[serde(skip_serializing_if = "Option::is_none")]
         timeouts: Option<&'a Timeouts>,
     }
@@ -182,6 +198,7 @@ pub fn fragment_yaml(cfg: &Config, mapped: &Mapped) -> String {
     serde_yaml_ng::to_string(&Fragment {
         services: &cfg.services,
         vrrp: &cfg.vrrp,
+        sync: cfg.sync.as_ref(),
         timeouts,
     })
     .unwrap_or_default()

@@ -45,7 +45,6 @@ const KNOWN: &[&str] = &[
     "notify_deleted",
     "notify_master_rx_lower_pri",
     "notify_priority_changes",
-    "lvs_sync_daemon_interface",
     "garp_master_refresh",
     "garp_master_refresh_repeat",
     "garp_lower_prio_delay",
@@ -276,6 +275,7 @@ fn keyword(m: &mut Mapper, d: &mut Draft, c: &Node) {
         }
         "smtp_alert" => m.unmapped(c, "ferrovs sends no mail; transitions are logged"),
         "dpdk_interface" => m.unmapped(c, super::map::DPVS),
+        "lvs_sync_daemon_interface" => super::sync::read_interface(m, c, &d.inst.name),
         k if KNOWN.contains(&k) => m.unmapped(c, NO_EQUIVALENT),
         _ => m.unmapped(
             c,
@@ -417,7 +417,7 @@ fn virtual_ipaddress(m: &mut Mapper, v: &mut VrrpInstance, c: &Node) {
 /// The port an interface name stands for: a port of that name, the port
 /// whose kernel twin or device has that interface, else the base's only
 /// port; else the name as written (validation then names the problem).
-fn port_of(m: &mut Mapper, c: &Node, iface: &str) -> String {
+pub(super) fn port_of(m: &mut Mapper, c: &Node, iface: &str) -> String {
     let Some(ports) = m.base_ports.as_ref() else {
         m.diag(
             c,

@@ -31,6 +31,20 @@ pub enum ErrorKind {
     /// A table or limit is full: ipvsadm prints ENOMEM, "Memory
     /// allocation problem".
     NoMemory { field: String },
+    /// `--start-daemon` of a role whose daemon runs: the kernel's EEXIST,
+    /// "Daemon has already run".
+    DaemonRunning,
+    /// `--stop-daemon` of a role whose daemon does not run: the kernel's
+    /// ESRCH, "No daemon is running".
+    NoDaemon,
+    /// `--start-daemon` on an interface there is none of (no such port,
+    /// or a port without a kernel twin): the kernel's ENODEV, which
+    /// ipvsadm prints as `strerror`, "No such device".
+    NoDevice,
+    /// Connection sync is not available in this daemon: the kernel's
+    /// ENOPROTOOPT (start_sync_thread's refusal when IPVS cannot run a
+    /// sync thread), "Protocol not available".
+    SyncUnavailable,
     /// The request cannot be applied to this service (e.g. one port of a
     /// multi-port service defined in the YAML file).
     Unsupported,
@@ -73,6 +87,10 @@ impl ControlError {
             ErrorKind::Invalid { .. } => "Invalid operation",
             ErrorKind::OutOfRange { .. } => ERANGE_TEXT,
             ErrorKind::NoMemory { .. } => ENOMEM_TEXT,
+            ErrorKind::DaemonRunning => DAEMON_RUNNING_TEXT,
+            ErrorKind::NoDaemon => NO_DAEMON_TEXT,
+            ErrorKind::NoDevice => ENODEV_TEXT,
+            ErrorKind::SyncUnavailable => ENOPROTOOPT_TEXT,
             ErrorKind::Unsupported => "Operation not supported",
             ErrorKind::BadRequest => "Bad request",
             ErrorKind::Version => "Protocol version mismatch",
@@ -111,6 +129,15 @@ impl ControlError {
         )
     }
 
+    /// The refusal of the `Backend` sync methods that a daemon without
+    /// connection sync leaves as they are.
+    pub fn sync_unavailable() -> ControlError {
+        ControlError::new(
+            ErrorKind::SyncUnavailable,
+            "connection sync is not available in this daemon",
+        )
+    }
+
     pub fn internal(message: impl Into<String>) -> ControlError {
         ControlError::new(ErrorKind::Internal, message)
     }
@@ -143,6 +170,10 @@ impl ControlError {
             ErrorKind::Invalid { .. } => EINVAL_TEXT,
             ErrorKind::OutOfRange { .. } => ERANGE_TEXT,
             ErrorKind::NoMemory { .. } => ENOMEM_TEXT,
+            ErrorKind::DaemonRunning => DAEMON_RUNNING_TEXT,
+            ErrorKind::NoDaemon => NO_DAEMON_TEXT,
+            ErrorKind::NoDevice => ENODEV_TEXT,
+            ErrorKind::SyncUnavailable => ENOPROTOOPT_TEXT,
             _ => &self.message,
         }
     }
@@ -155,6 +186,14 @@ pub const EINVAL_TEXT: &str =
 pub const ERANGE_TEXT: &str = "Numerical result out of range";
 /// ipvsadm's `ipvs_strerror` for ENOMEM.
 pub const ENOMEM_TEXT: &str = "Memory allocation problem";
+/// ipvsadm's `ipvs_strerror` for `ipvs_start_daemon`'s EEXIST.
+pub const DAEMON_RUNNING_TEXT: &str = "Daemon has already run";
+/// ipvsadm's `ipvs_strerror` for `ipvs_stop_daemon`'s ESRCH.
+pub const NO_DAEMON_TEXT: &str = "No daemon is running";
+/// `strerror(ENODEV)`: ipvsadm has no text of its own for it.
+pub const ENODEV_TEXT: &str = "No such device";
+/// ipvsadm's `ipvs_strerror` for ENOPROTOOPT.
+pub const ENOPROTOOPT_TEXT: &str = "Protocol not available";
 
 impl From<ConfigError> for ControlError {
     fn from(e: ConfigError) -> ControlError {

@@ -5,6 +5,7 @@
 mod error;
 mod frame;
 mod status;
+mod sync;
 
 #[cfg(test)]
 mod tests;
@@ -14,7 +15,9 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Forward, Protocol, SchedFlag, Scheduler, Timeouts, TunFlags, TunType};
+use crate::config::{
+    Config, Forward, Protocol, SchedFlag, Scheduler, SyncRole, Timeouts, TunFlags, TunType,
+};
 
 pub use error::{ControlError, ErrorKind};
 pub use frame::{read_frame, read_message, write_frame, write_message, FrameError, MAX_FRAME};
@@ -22,6 +25,7 @@ pub use status::{
     ConnEntry, ConnKind, ConnPage, Counters, DestEntry, RealCounters, ServiceCounters,
     ServiceEntry, ServiceList, Stats,
 };
+pub use sync::{SyncDaemonSpec, SyncDaemonStatus, BACKUP_MAXLEN_MIN};
 
 /// The protocol version; a peer with another version is refused.
 pub const PROTO_VERSION: u32 = 1;
@@ -210,6 +214,12 @@ pub enum RequestBody {
     ListHealth,
     /// `-L --vrrp`: every VRRP instance's state.
     ListVrrp,
+    /// `--start-daemon`: start a connection-sync daemon.
+    StartDaemon(SyncDaemonSpec),
+    /// `--stop-daemon`: stop the connection-sync daemon of this role.
+    StopDaemon(SyncRole),
+    /// `-L --daemon`: the running connection-sync daemons.
+    ListDaemons,
 }
 
 impl RequestBody {
@@ -224,6 +234,7 @@ impl RequestBody {
                 | RequestBody::GetConfig
                 | RequestBody::ListHealth
                 | RequestBody::ListVrrp
+                | RequestBody::ListDaemons
         )
     }
 }
@@ -292,6 +303,8 @@ pub enum ResponseBody {
     Config(Box<Config>),
     Health(Vec<HealthEntry>),
     Vrrp(Vec<VrrpEntry>),
+    /// The running connection-sync daemons (`ListDaemons`).
+    Daemons(Vec<SyncDaemonStatus>),
 }
 
 /// A request with its protocol version.

@@ -55,7 +55,10 @@ pub fn apply(cfg: &Config, req: &RequestBody) -> Result<Option<Config>> {
         | RequestBody::Reload
         | RequestBody::GetConfig
         | RequestBody::ListHealth
-        | RequestBody::ListVrrp => return Ok(None),
+        | RequestBody::ListVrrp
+        | RequestBody::StartDaemon(_)
+        | RequestBody::StopDaemon(_)
+        | RequestBody::ListDaemons => return Ok(None),
     };
     Ok(Some(new))
 }

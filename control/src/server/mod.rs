@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{Config, SyncRole};
 use crate::proto::{
     read_frame, write_message, ConnEntry, ControlError, Counters, ErrorKind, FrameError,
-    HealthEntry, Response, ServiceKey, MAX_FRAME,
+    HealthEntry, Response, ServiceKey, SyncDaemonSpec, SyncDaemonStatus, MAX_FRAME,
 };
 
 pub use client::{Client, ClientError};
@@ -51,6 +51,28 @@ pub trait Backend: Send + Sync + 'static {
     fn reload(&self) -> Result<(), ControlError>;
     /// Zero the counters of one service, or of all.
     fn zero(&self, service: Option<ServiceKey>);
+    /// `--start-daemon`: start the connection-sync daemon of `spec.role`
+    /// (`SyncDaemonSpec::status` gives the kernel's defaults and clamps).
+    /// Refusals as the kernel's: `ErrorKind::DaemonRunning` when that
+    /// role's daemon runs, `ErrorKind::NoDevice` for an interface that is
+    /// no port with a kernel twin. Default: sync is not available
+    /// (`ControlError::sync_unavailable`, ipvsadm's "Protocol not
+    /// available").
+    fn start_daemon(&self, spec: SyncDaemonSpec) -> Result<(), ControlError> {
+        let _ = spec;
+        Err(ControlError::sync_unavailable())
+    }
+    /// `--stop-daemon`: stop the daemon of `role`; `ErrorKind::NoDaemon`
+    /// when it does not run. Default: sync is not available.
+    fn stop_daemon(&self, role: SyncRole) -> Result<(), ControlError> {
+        let _ = role;
+        Err(ControlError::sync_unavailable())
+    }
+    /// `-L --daemon`: the running sync daemons (fvsadm lists the master's
+    /// first). Default: none.
+    fn daemons(&self) -> Vec<SyncDaemonStatus> {
+        Vec::new()
+    }
 }
 
 /// Why the server could not start or stopped.

@@ -110,6 +110,12 @@ impl<B: Backend> Session<B> {
                     Ok(ResponseBody::Done)
                 }
                 RequestBody::Reload => backend.reload().map(|()| ResponseBody::Done),
+                RequestBody::StartDaemon(spec) => {
+                    backend.start_daemon(spec).map(|()| ResponseBody::Done)
+                }
+                RequestBody::StopDaemon(role) => {
+                    backend.stop_daemon(role).map(|()| ResponseBody::Done)
+                }
                 other => Err(ControlError::internal(format!(
                     "unhandled request {other:?}"
                 ))),
@@ -161,6 +167,7 @@ impl<B: Backend> Session<B> {
             RequestBody::GetConfig => Ok(ResponseBody::Config(Box::new(backend.config()))),
             RequestBody::ListHealth => Ok(ResponseBody::Health(backend.health())),
             RequestBody::ListVrrp => Ok(ResponseBody::Vrrp(backend.vrrp())),
+            RequestBody::ListDaemons => Ok(ResponseBody::Daemons(backend.daemons())),
             other => Err(ControlError::internal(format!(
                 "unhandled request {other:?}"
             ))),

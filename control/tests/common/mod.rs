@@ -11,8 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use control::cli::{self, Io, Transport};
-use control::config::Config;
-use control::proto::{ConnEntry, ControlError, Counters, ServiceKey};
+use control::config::{Config, SyncRole};
+use control::proto::{
+    ConnEntry, ControlError, Counters, ErrorKind, ServiceKey, SyncDaemonSpec, SyncDaemonStatus,
+};
 use control::server::{Backend, Client, ClientError, Server, ServerOptions, Session};
 
 #[derive(Default)]
@@ -24,6 +26,13 @@ pub struct State {
     pub applied: usize,
     /// What `reload` reads.
     pub file: Option<String>,
+    /// Every `start_daemon` request, in order.
+    pub started: Vec<SyncDaemonSpec>,
+    /// The running sync daemons.
+    pub daemons: Vec<SyncDaemonStatus>,
+    /// The interfaces a sync daemon may use (`None`: any, as the ipvsadm
+    /// oracle's kernel stand-in).
+    pub sync_ifaces: Option<Vec<String>>,
 }
 
 /// Keeps everything in memory; `apply` checks the config again.
@@ -74,6 +83,38 @@ impl Backend for FakeBackend {
     }
     fn zero(&self, service: Option<ServiceKey>) {
         self.with(|s| s.zeroed.push(service));
+    }
+    /// As the kernel: one daemon per role, defaults for an MTU of 1500.
+    fn start_daemon(&self, spec: SyncDaemonSpec) -> Result<(), ControlError> {
+        self.with(|s| {
+            s.started.push(spec.clone());
+            if s.daemons.iter().any(|d| d.role == spec.role) {
+                return Err(ControlError::of(ErrorKind::DaemonRunning));
+            }
+            if let Some(known) = &s.sync_ifaces {
+                if !known.contains(&spec.interface) {
+                    return Err(ControlError::new(
+                        ErrorKind::NoDevice,
+                        format!("no port {:?}", spec.interface),
+                    ));
+                }
+            }
+            s.daemons.push(spec.status(1500));
+            Ok(())
+        })
+    }
+    fn stop_daemon(&self, role: SyncRole) -> Result<(), ControlError> {
+        self.with(|s| {
+            let before = s.daemons.len();
+            s.daemons.retain(|d| d.role != role);
+            if s.daemons.len() == before {
+                return Err(ControlError::of(ErrorKind::NoDaemon));
+            }
+            Ok(())
+        })
+    }
+    fn daemons(&self) -> Vec<SyncDaemonStatus> {
+        self.with(|s| s.daemons.clone())
     }
 }
 

@@ -63,6 +63,7 @@ fn example_yaml_loads_and_uses_every_section() {
     assert!(!cfg.routes.is_empty() && !cfg.neighbors.is_empty());
     assert!(cfg.conn_max.is_some() && cfg.metrics.is_some());
     assert!(!cfg.vrrp.is_empty() && cfg.services.iter().any(|s| s.ha_suspend));
+    assert!(cfg.sync.as_ref().is_some_and(|s| s.instance.is_some()));
     let forwards: Vec<Forward> = cfg
         .services
         .iter()

@@ -8,6 +8,7 @@ mod host;
 mod marks;
 mod net_types;
 mod parse;
+mod sync;
 mod tunnel;
 mod validate;
 mod validate_machine;

@@ -349,8 +349,8 @@ fn global_defs_lvs_timeouts_and_unmapped_roots() {
     assert_eq!(
         diags(&m),
         [
-            "k.conf:2: router_id: not mapped (global_defs: only lvs_timeouts and the vrrp defaults have a ferrovs equivalent)",
-            "k.conf:4: lvs_sync_daemon: not mapped (IPVS connection synchronisation is not supported)",
+            "k.conf:2: router_id: not mapped (global_defs: only lvs_timeouts, lvs_sync_daemon and the vrrp defaults have a ferrovs equivalent)",
+            "k.conf:4: lvs_sync_daemon: not mapped (the sync daemon follows vrrp_instance VI_1, which is not mapped)",
             "k.conf:6: vrrp_sync_group: not mapped (sync groups are not supported: each vrrp instance fails over on its own)",
             "k.conf:11: virtual_server: not mapped (fe80::1 is IPv6 (ferrovs is IPv4-only))",
             "k.conf:13: virtual_server: not mapped (SCTP: ferrovs balances TCP and UDP only)",

@@ -4,6 +4,7 @@
 mod fuzz;
 mod lexer;
 mod mapping;
+mod sync;
 mod vrrp;
 
 use super::{map_text, Mapped};
