@@ -8,5 +8,7 @@ pub mod dpdk;
 pub mod host;
 pub mod instance_lock;
 pub mod live;
+pub mod readable;
 pub mod steering;
+pub mod sync;
 pub mod vrrp;

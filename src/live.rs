@@ -20,10 +20,12 @@ use crate::dpdk::{Eal, EthPort, Mbuf, Mempool};
 use crate::host::{self, HostStats};
 use crate::instance_lock::{current_netns, lock_ports, LOCK_DIR};
 use crate::steering::{PortFlows, Steering};
+use crate::sync::{SyncRuntime, SyncStats};
 use crate::vrrp::{Liveness, VrrpRuntime};
 use dataplane::mastership::Mastership;
 use dataplane::shared::CoreShared;
 use dataplane::steer::reply_rules;
+use dataplane::sync_rings::SyncRings;
 
 /// A health checker pass older than this is logged as a stall.
 const CHECKER_STALL: Duration = Duration::from_secs(5);
@@ -220,6 +222,11 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     let mut checker = crate::checker::runner::Checker::start(daemon.clone())?;
     let start = Instant::now();
     let mastership = Arc::new(Mastership::new(config.vrrp.len()));
+    let sync_rings = config
+        .sync
+        .is_some()
+        .then(|| Arc::new(SyncRings::new(nworkers, connsync::SyncPolicy::default())));
+    let sync_stats = Arc::new(SyncStats::default());
     let links: Arc<[AtomicBool]> = ports.iter().map(|_| AtomicBool::new(true)).collect();
     let mut links_checked = Instant::now();
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
@@ -265,7 +272,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                 stats[k].clone(),
             );
             let core_shared = shared[k].clone();
-            let (mastership, config) = (&mastership, &config);
+            let (mastership, config, sync_rings) = (&mastership, &config, &sync_rings);
             let (host, host_counters) = (host_rings.clone(), host_stats.workers[k].clone());
             let h = std::thread::Builder::new()
                 .name(format!("fvs-worker-{k}"))
@@ -280,6 +287,9 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                     pipeline.use_host_counters(host_counters);
                     if !config.vrrp.is_empty() {
                         pipeline.use_mastership(mastership.clone());
+                    }
+                    if let Some(r) = sync_rings {
+                        pipeline.use_sync(r.clone());
                     }
                     let io = DpdkIo {
                         queues,
@@ -321,6 +331,29 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                     return Err(e);
                 }
             }
+        };
+        let sync = match &sync_rings {
+            None => None,
+            Some(r) => match SyncRuntime::start(
+                &config,
+                r.clone(),
+                cell.clone(),
+                daemon.clone(),
+                sync_stats.clone(),
+            ) {
+                Ok(s) => s,
+                Err(e) => {
+                    term.store(true, Ordering::Relaxed);
+                    stop.store(true, Ordering::Relaxed);
+                    if let Some(v) = vrrp {
+                        v.stop();
+                    }
+                    for h in handles {
+                        let _ = h.join();
+                    }
+                    return Err(e);
+                }
+            },
         };
         while !term.load(Ordering::Relaxed) && handles.iter().all(|h| !h.is_finished()) {
             std::thread::sleep(Duration::from_millis(50));
@@ -376,6 +409,10 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
         // wedged one is released first: the goodbye must get out).
         for s in &shared {
             s.wedged.store(false, Ordering::Relaxed);
+        }
+        // The master's last sync messages leave before mastership does.
+        if let Some(s) = sync {
+            s.stop();
         }
         if let Some(v) = vrrp {
             v.stop();

@@ -54,6 +54,8 @@ pub struct Daemon {
     health_view: Mutex<Option<(Vec<HealthEntry>, HealthMetrics, Instant)>>,
     /// Every VRRP instance as its thread last published it, by index.
     vrrp_view: Mutex<Vec<VrrpEntry>>,
+    /// The sync daemons running now (`sync:`), as the sync thread says.
+    sync_daemons: Mutex<Vec<control::proto::SyncDaemonStatus>>,
 }
 
 fn traffic(t: &TrafficStats) -> Stats {
@@ -100,6 +102,7 @@ impl Daemon {
             overlay: Mutex::new(Overlay::default()),
             health_view: Mutex::new(None),
             vrrp_view: Mutex::new(Vec::new()),
+            sync_daemons: Mutex::new(Vec::new()),
         }
     }
 
@@ -187,6 +190,11 @@ impl Daemon {
             v.resize_with(i + 1, VrrpEntry::default);
         }
         v[i] = entry;
+    }
+
+    /// The sync thread: which daemons run now.
+    pub fn set_sync_daemons(&self, list: Vec<control::proto::SyncDaemonStatus>) {
+        *self.sync_daemons.lock().unwrap_or_else(|p| p.into_inner()) = list;
     }
 
     /// Whether VRRP instance `i` is MASTER (false before it first said).
@@ -300,6 +308,14 @@ impl Backend for Daemon {
                     "VRRP instances change only with a restart",
                 ));
             }
+            // The sync thread, its sockets and the workers' rings are set
+            // up at start-up too.
+            if new.sync != cur.sync {
+                return Err(ControlError::invalid(
+                    "sync",
+                    "the sync daemons' settings change only with a restart",
+                ));
+            }
             // The tables are sized once, at start-up.
             if new.conn_max != cur.conn_max {
                 return Err(ControlError::invalid(
@@ -337,6 +353,13 @@ impl Backend for Daemon {
             .as_ref()
             .map(|(e, _, _)| e.clone())
             .unwrap_or_default()
+    }
+
+    fn daemons(&self) -> Vec<control::proto::SyncDaemonStatus> {
+        self.sync_daemons
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn vrrp(&self) -> Vec<VrrpEntry> {

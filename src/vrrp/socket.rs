@@ -1,12 +1,9 @@
 //! The kernel socket an instance speaks VRRP through: a raw IP socket
 //! (protocol 112) bound to the port's kernel twin, so adverts leave and
 //! arrive through the host path, and die with the process and its twin.
-use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::os::fd::AsFd;
 use std::time::Duration;
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use vrrp::codec::{ipv4_packet, IPPROTO_VRRP, VRRP_GROUP, VRRP_TTL};
 
@@ -75,30 +72,9 @@ impl AdvertSocket {
     /// receive timeout would be rounded up to the kernel's tick (4 ms here)
     /// and every advert would leave that much late.
     pub fn recv(&self, buf: &mut [u8], timeout: Duration) -> std::io::Result<Option<usize>> {
-        let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-        let mut fds = [PollFd::new(self.sock.as_fd(), PollFlags::POLLIN)];
-        match poll(
-            &mut fds,
-            PollTimeout::try_from(ms).unwrap_or(PollTimeout::ZERO),
-        ) {
-            Ok(0) => return Ok(None),
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => return Ok(None),
-            Err(e) => return Err(e.into()),
+        if !crate::readable::wait_readable(&self.sock, timeout)? {
+            return Ok(None);
         }
-        match (&self.sock).read(buf) {
-            Ok(n) => Ok(Some(n)),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        crate::readable::read_ready(&self.sock, buf)
     }
 }

@@ -1,0 +1,159 @@
+//! Connection sync across a failover, as clients meet it: two ferrovs
+//! directors, one VRRP instance, `sync:` following it. While a slow download
+//! and 100 idle keep-alive connections run through the master, the master is
+//! SIGKILLed; the download must complete intact and the keep-alive
+//! connections answer their next request through the new master.
+mod lab_common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use lab_common::vrrp::*;
+use lab_common::*;
+
+const KEEPALIVE: usize = 100;
+/// 12 MiB at 512 KiB/s: a download of about 24 s.
+const FILE_BYTES: usize = 12 << 20;
+const RATE: usize = 512 << 10;
+
+fn sync_config(side: Side, priority: u8) -> LabConfig {
+    let cfg = director_config(side, &Vrrp::with_priority(priority));
+    cfg.edit(|t| format!("{t}\nsync: {{interface: eth0, instance: VI_1, flush_interval: 0.2}}\n"));
+    cfg
+}
+
+/// The same file on every real server; its sha256.
+fn big_file() -> String {
+    let mut data = Vec::with_capacity(FILE_BYTES);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while data.len() < FILE_BYTES {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    data.truncate(FILE_BYTES);
+    for i in 1..=3 {
+        std::fs::write(format!("/tmp/ferrovs-lab/www{i}/big.bin"), &data).expect("big.bin");
+    }
+    let o = std::process::Command::new("sha256sum")
+        .arg("/tmp/ferrovs-lab/www1/big.bin")
+        .output()
+        .expect("sha256sum");
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn conns_listed(sock: &Path) -> usize {
+    let (_, out, _) = fvsadm(sock, &["-Lnc"]);
+    out.lines().filter(|l| l.contains("ESTABLISHED")).count()
+}
+
+#[test]
+fn nat_connections_survive_the_masters_death() {
+    let Some(lab) = Lab::try_up_vrrp(3, "nat", 2, 0) else {
+        return;
+    };
+    let sha = big_file();
+    let (ca, cb) = (sync_config(Side::A, 150), sync_config(Side::B, 100));
+    let mut a = lab.director_in(Side::A.ns(), &ca.path);
+    let mut b = lab.director_in(Side::B.ns(), &cb.path);
+    let within = Duration::from_secs(40);
+    assert!(
+        wait_director_state(&mut a, Side::A.ns(), 2, within).is_some(),
+        "A not MASTER\n{}",
+        a.log_text()
+    );
+    assert!(
+        wait_director_state(&mut b, Side::B.ns(), 1, within).is_some(),
+        "B not BACKUP\n{}",
+        b.log_text()
+    );
+    let (_, out, _) = fvsadm(&ca.sock, &["-L", "--daemon"]);
+    assert!(
+        out.starts_with("master sync daemon (mcast=eth0, syncid=0"),
+        "{out}"
+    );
+    let (_, out, _) = fvsadm(&cb.sock, &["-L", "--daemon"]);
+    assert!(out.starts_with("backup sync daemon (mcast=eth0"), "{out}");
+
+    let dir = ca.dir.clone();
+    let (ready, go) = (dir.join("ready"), dir.join("go"));
+    let script = |s: &str| repo().join("tests/lab").join(s);
+    let keep = lab.spawn(
+        "c",
+        &[
+            "python3",
+            script("keepalive_clients.py").to_str().unwrap(),
+            "--url",
+            URL,
+            "-n",
+            &KEEPALIVE.to_string(),
+            "--ready",
+            ready.to_str().unwrap(),
+            "--trigger",
+            go.to_str().unwrap(),
+        ],
+    );
+    let download = lab.spawn(
+        "c",
+        &[
+            "python3",
+            script("slow_download.py").to_str().unwrap(),
+            "--url",
+            "http://10.99.0.100/big.bin",
+            "--rate",
+            &RATE.to_string(),
+        ],
+    );
+    let t0 = Instant::now();
+    while !ready.exists() && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(ready.exists(), "keep-alive clients not ready");
+    // Synced within the flush interval: the backup lists them.
+    let synced = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
+        conns_listed(&cb.sock) > KEEPALIVE
+    });
+    let on_b = conns_listed(&cb.sock);
+    eprintln!(
+        "backup lists {on_b} ESTABLISHED connections (master {}) after {synced:?}",
+        conns_listed(&ca.sock)
+    );
+    assert!(on_b > KEEPALIVE, "{on_b} synced\n{}", b.log_text());
+
+    // The master dies mid-download.
+    std::thread::sleep(Duration::from_secs(3));
+    a.kill9();
+    let killed = Instant::now();
+    assert!(
+        wait_director_state(&mut b, Side::B.ns(), 2, within).is_some(),
+        "B not MASTER\n{}",
+        b.log_text()
+    );
+    eprintln!(
+        "B MASTER {:.3} s after the kill",
+        killed.elapsed().as_secs_f64()
+    );
+    std::fs::write(&go, "go\n").unwrap();
+    let k: serde_json::Value =
+        serde_json::from_str(&keep.output(Duration::from_secs(120))).expect("keep-alive JSON");
+    let d: serde_json::Value =
+        serde_json::from_str(&download.output(Duration::from_secs(120))).expect("download JSON");
+    eprintln!("keep-alive: {k}\ndownload: {d}");
+    assert_eq!(k["first"]["ok"], KEEPALIVE);
+    assert_eq!(
+        k["second"]["ok"],
+        KEEPALIVE,
+        "keep-alive connections lost across the failover: {k}\n{}",
+        b.log_text()
+    );
+    assert_eq!(d["error"], serde_json::Value::Null, "{d}");
+    assert_eq!(d["bytes"], FILE_BYTES);
+    assert_eq!(d["sha256"], sha.as_str());
+    let st = b.terminate(Duration::from_secs(15));
+    assert!(st.success(), "{st:?}\n{}", b.log_text());
+}
