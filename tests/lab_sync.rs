@@ -16,9 +16,32 @@ const KEEPALIVE: usize = 100;
 const FILE_BYTES: usize = 12 << 20;
 const RATE: usize = 512 << 10;
 
-fn sync_config(side: Side, priority: u8) -> LabConfig {
-    let cfg = director_config(side, &Vrrp::with_priority(priority));
-    cfg.edit(|t| format!("{t}\nsync: {{interface: eth0, instance: VI_1, flush_interval: 0.2}}\n"));
+/// The FullNAT local address: owned by the VRRP instance, as the reals
+/// send their replies to it.
+const LADDR: &str = "10.99.1.100";
+
+fn sync_config(side: Side, priority: u8, fullnat: bool) -> LabConfig {
+    let mut v = Vrrp::with_priority(priority);
+    if fullnat {
+        v.virtual_ipaddress.push(LADDR.to_string());
+    }
+    let cfg = director_config(side, &v);
+    cfg.edit(|t| {
+        let mut t =
+            format!("{t}\nsync: {{interface: eth0, instance: VI_1, flush_interval: 0.2}}\n");
+        if fullnat {
+            // Two workers each: connections owned by their local port's core.
+            t = t
+                .replacen("  cores: [1]\n", "  cores: [0, 1]\n", 1)
+                .replacen("qpairs=1", "qpairs=2", 1)
+                .replacen(
+                    "    forward: nat\n",
+                    &format!("    forward: fullnat\n    local_addresses: [{LADDR}]\n"),
+                    1,
+                );
+        }
+        t
+    });
     cfg
 }
 
@@ -54,11 +77,24 @@ fn conns_listed(sock: &Path) -> usize {
 
 #[test]
 fn nat_connections_survive_the_masters_death() {
-    let Some(lab) = Lab::try_up_vrrp(3, "nat", 2, 0) else {
+    connections_survive_the_masters_death("nat");
+}
+
+#[test]
+fn fullnat_connections_on_two_workers_survive_the_masters_death() {
+    connections_survive_the_masters_death("fullnat");
+}
+
+fn connections_survive_the_masters_death(mode: &str) {
+    let Some(lab) = Lab::try_up_vrrp(3, mode, 2, 0) else {
         return;
     };
     let sha = big_file();
-    let (ca, cb) = (sync_config(Side::A, 150), sync_config(Side::B, 100));
+    let fullnat = mode == "fullnat";
+    let (ca, cb) = (
+        sync_config(Side::A, 150, fullnat),
+        sync_config(Side::B, 100, fullnat),
+    );
     let mut a = lab.director_in(Side::A.ns(), &ca.path);
     let mut b = lab.director_in(Side::B.ns(), &cb.path);
     let within = Duration::from_secs(40);
@@ -143,7 +179,7 @@ fn nat_connections_survive_the_masters_death() {
         serde_json::from_str(&keep.output(Duration::from_secs(120))).expect("keep-alive JSON");
     let d: serde_json::Value =
         serde_json::from_str(&download.output(Duration::from_secs(120))).expect("download JSON");
-    eprintln!("keep-alive: {k}\ndownload: {d}");
+    eprintln!("{mode} keep-alive: {k}\ndownload: {d}");
     assert_eq!(k["first"]["ok"], KEEPALIVE);
     assert_eq!(
         k["second"]["ok"],
