@@ -332,6 +332,12 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                 }
             }
         };
+        if let Some(r) = &sync_rings {
+            daemon.set_sync_sources(crate::daemon::SyncSources {
+                stats: sync_stats.clone(),
+                rings: r.clone(),
+            });
+        }
         let sync = match &sync_rings {
             None => None,
             Some(r) => match SyncRuntime::start(

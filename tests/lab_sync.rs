@@ -160,6 +160,29 @@ fn connections_survive_the_masters_death(mode: &str) {
         conns_listed(&ca.sock)
     );
     assert!(on_b > KEEPALIVE, "{on_b} synced\n{}", b.log_text());
+    let m = |side: Side, name: &str, labels: &[(&str, &str)]| {
+        metric(&lab, side.ns(), name, labels).unwrap_or(0.0)
+    };
+    let sent = m(
+        Side::A,
+        "ferrovs_sync_messages_total",
+        &[("direction", "sent")],
+    );
+    let received = m(
+        Side::B,
+        "ferrovs_sync_messages_total",
+        &[("direction", "received")],
+    );
+    let installed = m(
+        Side::B,
+        "ferrovs_sync_conns_total",
+        &[("step", "installed")],
+    );
+    eprintln!("sync: {sent} messages sent by A, {received} received by B, {installed} connections installed");
+    assert!(sent >= 1.0 && received >= 1.0 && installed > KEEPALIVE as f64);
+    assert_eq!(m(Side::B, "ferrovs_sync_refused_total", &[]), 0.0);
+    assert_eq!(m(Side::B, "ferrovs_sync_install_refused_total", &[]), 0.0);
+    assert_eq!(m(Side::A, "ferrovs_sync_ring_dropped_total", &[]), 0.0);
 
     // The master dies mid-download.
     std::thread::sleep(Duration::from_secs(3));

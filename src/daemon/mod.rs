@@ -56,6 +56,14 @@ pub struct Daemon {
     vrrp_view: Mutex<Vec<VrrpEntry>>,
     /// The sync daemons running now (`sync:`), as the sync thread says.
     sync_daemons: Mutex<Vec<control::proto::SyncDaemonStatus>>,
+    /// The sync thread's counters and the workers' rings, with `sync:`.
+    sync_sources: Mutex<Option<SyncSources>>,
+}
+
+/// Where the sync metrics come from.
+pub struct SyncSources {
+    pub stats: Arc<crate::sync::SyncStats>,
+    pub rings: Arc<dataplane::sync_rings::SyncRings>,
 }
 
 fn traffic(t: &TrafficStats) -> Stats {
@@ -103,6 +111,7 @@ impl Daemon {
             health_view: Mutex::new(None),
             vrrp_view: Mutex::new(Vec::new()),
             sync_daemons: Mutex::new(Vec::new()),
+            sync_sources: Mutex::new(None),
         }
     }
 
@@ -195,6 +204,50 @@ impl Daemon {
     /// The sync thread: which daemons run now.
     pub fn set_sync_daemons(&self, list: Vec<control::proto::SyncDaemonStatus>) {
         *self.sync_daemons.lock().unwrap_or_else(|p| p.into_inner()) = list;
+    }
+
+    /// Makes the sync counters part of /metrics.
+    pub fn set_sync_sources(&self, sources: SyncSources) {
+        *self.sync_sources.lock().unwrap_or_else(|p| p.into_inner()) = Some(sources);
+    }
+
+    /// The sync daemons' and the workers' sync counters (`None` without `sync:`).
+    pub fn sync_metrics(&self) -> Option<control::metrics::SyncMetrics> {
+        let (stats, rings) = {
+            let guard = self.sync_sources.lock().unwrap_or_else(|p| p.into_inner());
+            let src = guard.as_ref()?;
+            (src.stats.clone(), src.rings.clone())
+        };
+        let refused: Vec<(String, u64)> = stats
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect();
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let sum = |f: &dyn Fn(&dataplane::CoreStats) -> u64| -> u64 {
+            self.cores.iter().map(|c| f(&c.stats)).sum()
+        };
+        Some(control::metrics::SyncMetrics {
+            messages_sent: load(&stats.messages_sent),
+            messages_received: load(&stats.messages_received),
+            conns_queued: sum(&|s| s.sync_sent.get()),
+            conns_sent: load(&stats.conns_sent),
+            conns_received: load(&stats.conns_received),
+            conns_installed: sum(&|s| s.sync_installed.get()),
+            refused,
+            install_refused: dataplane::pipeline::SyncRefusal::ALL
+                .iter()
+                .map(|r| {
+                    (
+                        r.name().to_string(),
+                        sum(&|s| s.sync_refused[*r as usize].get()),
+                    )
+                })
+                .collect(),
+            ring_dropped: rings.dropped(),
+        })
     }
 
     /// Whether VRRP instance `i` is MASTER (false before it first said).

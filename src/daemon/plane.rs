@@ -90,6 +90,7 @@ impl MetricsSource for Metrics {
             health: self.daemon.health_metrics(),
             vrrp: self.daemon.vrrp(),
             garps_sent: self.daemon.garps_sent(),
+            sync: self.daemon.sync_metrics(),
         };
         control::metrics::render(&cfg, &counters, &d).unwrap_or_else(|e| format!("# {e}\n"))
     }

@@ -3,6 +3,7 @@
 //! (`DaemonMetrics`). Every name starts with `ferrovs_`. `http` serves it.
 
 mod http;
+mod sync;
 mod vrrp;
 
 #[cfg(test)]
@@ -14,6 +15,7 @@ use crate::config::Config;
 use crate::proto::{Counters, Stats};
 
 pub use http::{MetricsServer, MetricsSource};
+pub use sync::SyncMetrics;
 
 /// Counters of one worker core.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -118,6 +120,8 @@ pub struct DaemonMetrics {
     pub vrrp: Vec<crate::proto::VrrpEntry>,
     /// Gratuitous ARPs the workers sent for VRRP.
     pub garps_sent: u64,
+    /// `None` without a `sync:` section.
+    pub sync: Option<SyncMetrics>,
 }
 
 /// A failure of the exposition library (not expected with fixed names).
@@ -431,6 +435,9 @@ pub fn render(cfg: &Config, counters: &Counters, daemon: &DaemonMetrics) -> Resu
     }
     if !daemon.vrrp.is_empty() {
         vrrp::families(&f, &daemon.vrrp, daemon.garps_sent)?;
+    }
+    if let Some(s) = &daemon.sync {
+        sync::families(&f, s)?;
     }
     let mut text = TextEncoder::new().encode_to_string(&f.reg.gather())?;
     if let Some(h) = &daemon.health {

@@ -150,6 +150,15 @@ fn sample() -> (Config, Counters, DaemonMetrics) {
             ..Default::default()
         }],
         garps_sent: 10,
+        sync: Some(SyncMetrics {
+            messages_sent: 4,
+            conns_sent: 120,
+            conns_installed: 7,
+            refused: vec![("size_mismatch".into(), 2)],
+            install_refused: vec![("no_real".into(), 1)],
+            ring_dropped: (3, 0),
+            ..Default::default()
+        }),
     };
     (cfg, counters, daemon)
 }
@@ -258,6 +267,18 @@ fn exposition_parses_and_has_the_values() {
         4.0
     );
     assert_eq!(get("ferrovs_vrrp_garps_sent_total"), 10.0);
+    assert_eq!(get(r#"ferrovs_sync_messages_total{direction="sent"}"#), 4.0);
+    assert_eq!(get(r#"ferrovs_sync_conns_total{step="sent"}"#), 120.0);
+    assert_eq!(get(r#"ferrovs_sync_conns_total{step="installed"}"#), 7.0);
+    assert_eq!(
+        get(r#"ferrovs_sync_refused_total{reason="size_mismatch"}"#),
+        2.0
+    );
+    assert_eq!(
+        get(r#"ferrovs_sync_install_refused_total{reason="no_real"}"#),
+        1.0
+    );
+    assert_eq!(get(r#"ferrovs_sync_ring_dropped_total{ring="send"}"#), 3.0);
     let host = |dir: &str, what: &str| {
         get(&format!(
             r#"ferrovs_port_host_{what}_total{{direction="{dir}",port="eth0"}}"#
