@@ -136,3 +136,36 @@ fn a_connection_to_a_real_the_backup_lacks_is_refused_and_counted() {
     );
     assert_eq!(backup.conns().len(), 0);
 }
+
+#[test]
+fn a_fullnat_connection_from_a_master_with_other_workers_has_no_owner() {
+    // Two workers here: a FullNAT connection's local port must map to the
+    // worker its client maps to, as it does on a master with two workers.
+    let snap = snapshot(vec![real(1, 11)], false);
+    let mut sc = SyncConn {
+        protocol: 6,
+        flags: connsync::FWD_FULLNAT,
+        state: 1,
+        cport: 40001,
+        vport: 80,
+        dport: 8080,
+        fwmark: 0,
+        timeout_s: 900,
+        caddr: CLIENT,
+        vaddr: VIP,
+        daddr: Ipv4Addr::new(10, 1, 0, 11),
+        in_seq: None,
+        out_seq: None,
+        fullnat: None,
+    };
+    let by_client = dataplane::pipeline::sync_owner(&snap, 2, &sc).unwrap();
+    for lport in [40000u16, 40001] {
+        sc.fullnat = Some((Ipv4Addr::new(10, 1, 0, 100), lport));
+        let owner = dataplane::pipeline::sync_owner(&snap, 2, &sc);
+        if usize::from(lport & 1) == by_client {
+            assert_eq!(owner, Some(by_client));
+        } else {
+            assert_eq!(owner, None, "port {lport} belongs to the other worker");
+        }
+    }
+}

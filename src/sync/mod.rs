@@ -64,6 +64,8 @@ struct Runner {
     send: SendSocket,
     recv: RecvSocket,
     mtu: u16,
+    /// The worker-count mismatch is logged once.
+    warned: AtomicBool,
 }
 
 impl SyncRuntime {
@@ -118,6 +120,7 @@ impl SyncRuntime {
             stats,
             send,
             recv,
+            warned: AtomicBool::new(false),
         };
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -233,7 +236,17 @@ impl Runner {
         let workers = self.rings.workers();
         for c in decoded.conns {
             self.stats.conns_received.fetch_add(1, Ordering::Relaxed);
-            let owner = sync_owner(&snap, workers, &c);
+            let Some(owner) = sync_owner(&snap, workers, &c) else {
+                self.stats.refuse("worker_count");
+                if !self.warned.swap(true, Ordering::Relaxed) {
+                    tracing::error!(
+                        workers,
+                        "sync: a FullNAT connection's local port and client map to different workers here: \
+                         the master runs another number of workers (sync needs the same number on both)"
+                    );
+                }
+                continue;
+            };
             // A full ring is counted by the rings themselves.
             self.rings.install(owner, c);
         }

@@ -60,22 +60,28 @@ fn fwd_flags(f: Forward) -> u32 {
 }
 
 /// The worker that owns a connection a master sent, by the rule the
-/// workers use for packets: a FullNAT connection by its local port, any
-/// other by its client's address (masked by the persistence netmasks).
-pub fn sync_owner(snap: &Snapshot, cores: usize, c: &SyncConn) -> usize {
+/// workers use for packets: the client's address (masked by the
+/// persistence netmasks) for the client's packets and, for FullNAT, the
+/// local port for the real's replies. `None` when the two disagree: the
+/// master runs another number of workers, and this director could not
+/// carry the connection (sync needs the same number on both).
+pub fn sync_owner(snap: &Snapshot, cores: usize, c: &SyncConn) -> Option<usize> {
     if cores <= 1 {
-        return 0;
-    }
-    if let Some((_, lport)) = c.fullnat {
-        let owner = usize::from(lport & crate::steer::core_mask(cores));
-        return owner.min(cores - 1);
+        return Some(0);
     }
     let mask = snap
         .services
         .iter()
         .filter_map(|s| s.persistence.as_ref())
         .fold(u32::MAX, |m, p| m & u32::from(p.netmask));
-    owner_core(c.caddr, mask, cores)
+    let by_client = owner_core(c.caddr, mask, cores);
+    match c.fullnat {
+        Some((_, lport)) => {
+            let by_port = usize::from(lport & crate::steer::core_mask(cores));
+            (by_port == by_client).then_some(by_client)
+        }
+        None => Some(by_client),
+    }
 }
 
 impl<F: Frame> Pipeline<F> {
