@@ -20,7 +20,7 @@ use crate::dpdk::{Eal, EthPort, Mbuf, Mempool};
 use crate::host::{self, HostStats};
 use crate::instance_lock::{current_netns, lock_ports, LOCK_DIR};
 use crate::steering::{PortFlows, Steering};
-use crate::sync::{SyncRuntime, SyncStats};
+use crate::sync::{SyncControl, SyncRuntime, SyncStats};
 use crate::vrrp::{Liveness, VrrpRuntime};
 use dataplane::mastership::Mastership;
 use dataplane::shared::CoreShared;
@@ -222,11 +222,15 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     let mut checker = crate::checker::runner::Checker::start(daemon.clone())?;
     let start = Instant::now();
     let mastership = Arc::new(Mastership::new(config.vrrp.len()));
-    let sync_rings = config
-        .sync
-        .is_some()
-        .then(|| Arc::new(SyncRings::new(nworkers, connsync::SyncPolicy::default())));
+    // Always there, idle until a sync daemon runs (from `sync:` or fvsadm).
+    let sync_rings = Arc::new(SyncRings::new(nworkers, connsync::SyncPolicy::default()));
     let sync_stats = Arc::new(SyncStats::default());
+    let sync_control = Arc::new(SyncControl::new(&config)?);
+    daemon.set_sync_sources(crate::daemon::SyncSources {
+        stats: sync_stats.clone(),
+        rings: sync_rings.clone(),
+        control: sync_control.clone(),
+    });
     let links: Arc<[AtomicBool]> = ports.iter().map(|_| AtomicBool::new(true)).collect();
     let mut links_checked = Instant::now();
     let burst = (config.workers.burst as usize).clamp(1, MAX_BURST);
@@ -288,9 +292,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                     if !config.vrrp.is_empty() {
                         pipeline.use_mastership(mastership.clone());
                     }
-                    if let Some(r) = sync_rings {
-                        pipeline.use_sync(r.clone());
-                    }
+                    pipeline.use_sync(sync_rings.clone());
                     let io = DpdkIo {
                         queues,
                         pool,
@@ -332,34 +334,25 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
                 }
             }
         };
-        if let Some(r) = &sync_rings {
-            daemon.set_sync_sources(crate::daemon::SyncSources {
-                stats: sync_stats.clone(),
-                rings: r.clone(),
-            });
-        }
-        let sync = match &sync_rings {
-            None => None,
-            Some(r) => match SyncRuntime::start(
-                &config,
-                r.clone(),
-                cell.clone(),
-                daemon.clone(),
-                sync_stats.clone(),
-            ) {
-                Ok(s) => s,
-                Err(e) => {
-                    term.store(true, Ordering::Relaxed);
-                    stop.store(true, Ordering::Relaxed);
-                    if let Some(v) = vrrp {
-                        v.stop();
-                    }
-                    for h in handles {
-                        let _ = h.join();
-                    }
-                    return Err(e);
+        let sync = match SyncRuntime::start(
+            sync_control.clone(),
+            sync_rings.clone(),
+            cell.clone(),
+            daemon.clone(),
+            sync_stats.clone(),
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                term.store(true, Ordering::Relaxed);
+                stop.store(true, Ordering::Relaxed);
+                if let Some(v) = vrrp {
+                    v.stop();
                 }
-            },
+                for h in handles {
+                    let _ = h.join();
+                }
+                return Err(e);
+            }
         };
         while !term.load(Ordering::Relaxed) && handles.iter().all(|h| !h.is_finished()) {
             std::thread::sleep(Duration::from_millis(50));
@@ -417,9 +410,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
             s.wedged.store(false, Ordering::Relaxed);
         }
         // The master's last sync messages leave before mastership does.
-        if let Some(s) = sync {
-            s.stop();
-        }
+        sync.stop();
         if let Some(v) = vrrp {
             v.stop();
             std::thread::sleep(GOODBYE_DRAIN);

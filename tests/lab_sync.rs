@@ -216,3 +216,55 @@ fn connections_survive_the_masters_death(mode: &str) {
     let st = b.terminate(Duration::from_secs(15));
     assert!(st.success(), "{st:?}\n{}", b.log_text());
 }
+
+/// `fvsadm --start-daemon` / `--stop-daemon` / `-L --daemon` on a live
+/// director without `sync:`, with ipvsadm's messages and exit codes.
+#[test]
+fn fvsadm_starts_and_stops_the_daemons_as_ipvsadm_does() {
+    let Some(lab) = Lab::try_up(1, "nat") else {
+        return;
+    };
+    let cfg = LabConfig::new("sync-cli", None);
+    let mut d = lab.director(&cfg.path);
+    lab.wait_for_service(URL, Duration::from_secs(30));
+    let sock = cfg.sock.as_path();
+    let list = || fvsadm(sock, &["-L", "--daemon"]).1;
+    let wait_list = |want: &str| {
+        wait_until(Duration::from_secs(3), Duration::from_millis(20), || {
+            list() == want
+        });
+        list()
+    };
+    assert_eq!(list(), "");
+    let (rc, _, err) = fvsadm(
+        sock,
+        &[
+            "--start-daemon",
+            "master",
+            "--mcast-interface",
+            "eth0",
+            "--syncid",
+            "7",
+        ],
+    );
+    assert_eq!(rc, 0, "{err}");
+    let want = "master sync daemon (mcast=eth0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)\n";
+    assert_eq!(wait_list(want), want);
+    let (rc, _, err) = fvsadm(
+        sock,
+        &["--start-daemon", "master", "--mcast-interface", "eth0"],
+    );
+    assert_eq!((rc, err.as_str()), (255, "Daemon has already run\n"));
+    let (rc, _, err) = fvsadm(
+        sock,
+        &["--start-daemon", "backup", "--mcast-interface", "nosuch"],
+    );
+    assert_eq!((rc, err.as_str()), (255, "No such device\n"));
+    let (rc, _, err) = fvsadm(sock, &["--stop-daemon", "backup"]);
+    assert_eq!((rc, err.as_str()), (255, "No daemon is running\n"));
+    let (rc, _, err) = fvsadm(sock, &["--stop-daemon", "master"]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(wait_list(""), "");
+    let st = d.terminate(Duration::from_secs(15));
+    assert!(st.success(), "{st:?}\n{}", d.log_text());
+}

@@ -64,6 +64,8 @@ pub struct Daemon {
 pub struct SyncSources {
     pub stats: Arc<crate::sync::SyncStats>,
     pub rings: Arc<dataplane::sync_rings::SyncRings>,
+    /// Which daemons run (fvsadm --start-daemon/--stop-daemon change it).
+    pub control: Arc<crate::sync::SyncControl>,
 }
 
 fn traffic(t: &TrafficStats) -> Stats {
@@ -204,6 +206,15 @@ impl Daemon {
     /// The sync thread: which daemons run now.
     pub fn set_sync_daemons(&self, list: Vec<control::proto::SyncDaemonStatus>) {
         *self.sync_daemons.lock().unwrap_or_else(|p| p.into_inner()) = list;
+    }
+
+    fn sync_control(&self) -> Result<Arc<crate::sync::SyncControl>, ControlError> {
+        self.sync_sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|s| s.control.clone())
+            .ok_or_else(ControlError::sync_unavailable)
     }
 
     /// Makes the sync counters part of /metrics.
@@ -406,6 +417,14 @@ impl Backend for Daemon {
             .as_ref()
             .map(|(e, _, _)| e.clone())
             .unwrap_or_default()
+    }
+
+    fn start_daemon(&self, spec: control::proto::SyncDaemonSpec) -> Result<(), ControlError> {
+        self.sync_control()?.start(spec)
+    }
+
+    fn stop_daemon(&self, role: control::config::SyncRole) -> Result<(), ControlError> {
+        self.sync_control()?.stop(role)
     }
 
     fn daemons(&self) -> Vec<control::proto::SyncDaemonStatus> {

@@ -14,8 +14,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
-use control::config::{Config, SyncConfig, SyncRole, SyncRoles};
-use control::proto::SyncDaemonSpec;
+use control::config::{Config, SyncRole};
+use control::proto::{ControlError, ErrorKind, SyncDaemonSpec};
 use dataplane::pipeline::sync_owner;
 use dataplane::sync_rings::SyncRings;
 use dataplane::SnapshotCell;
@@ -53,73 +53,161 @@ pub struct SyncRuntime {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Which sync daemons are wanted: from `sync:` at start, changed by
+/// `fvsadm --start-daemon/--stop-daemon`.
+#[derive(Default)]
+pub struct SyncControl {
+    wanted: Mutex<Wanted>,
+    /// Per port name: (twin, first address, MTU).
+    ports: Vec<(String, String, std::net::Ipv4Addr, u16)>,
+}
+
+#[derive(Clone, Default, PartialEq)]
+struct Wanted {
+    /// With `sync.instance`: the master daemon runs while this VRRP
+    /// instance is MASTER, the backup daemon otherwise.
+    follow: Option<usize>,
+    master: Option<SyncDaemonSpec>,
+    backup: Option<SyncDaemonSpec>,
+    /// `sync.flush_interval`, in ms.
+    flush_ms: u64,
+}
+
+impl SyncControl {
+    /// The daemons `sync:` asks for, on the ports of `config`.
+    pub fn new(config: &Config) -> Result<SyncControl> {
+        let ports = config
+            .ports
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.name.clone(),
+                    p.host_iface.clone()?,
+                    p.addresses.first()?.addr,
+                    p.mtu,
+                ))
+            })
+            .collect();
+        let mut w = Wanted {
+            flush_ms: connsync::FLUSH_AGE_MS,
+            ..Wanted::default()
+        };
+        if let Some(cfg) = &config.sync {
+            w.flush_ms = cfg.flush_interval_ms();
+            w.follow = match &cfg.instance {
+                Some(name) => Some(
+                    config
+                        .vrrp
+                        .iter()
+                        .position(|v| &v.name == name)
+                        .ok_or_else(|| anyhow!("sync.instance: no vrrp instance {name}"))?,
+                ),
+                None => None,
+            };
+            let roles = match (&cfg.instance, cfg.role) {
+                (Some(_), _) => vec![SyncRole::Master, SyncRole::Backup],
+                (None, Some(r)) => r.roles().to_vec(),
+                (None, None) => Vec::new(),
+            };
+            for role in roles {
+                let spec = Some(SyncDaemonSpec::from_config(cfg, role));
+                match role {
+                    SyncRole::Master => w.master = spec,
+                    SyncRole::Backup => w.backup = spec,
+                }
+            }
+        }
+        Ok(SyncControl {
+            wanted: Mutex::new(w),
+            ports,
+        })
+    }
+
+    fn wanted(&self) -> Wanted {
+        self.wanted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn port(&self, name: &str) -> Option<&(String, String, std::net::Ipv4Addr, u16)> {
+        self.ports.iter().find(|p| p.0 == name)
+    }
+
+    /// `fvsadm --start-daemon`: refused as the kernel refuses (a daemon of
+    /// that role runs; no such interface).
+    pub fn start(&self, spec: SyncDaemonSpec) -> std::result::Result<(), ControlError> {
+        if self.port(&spec.interface).is_none() {
+            return Err(ControlError::new(
+                ErrorKind::NoDevice,
+                format!("{}: not a port with a host_iface", spec.interface),
+            ));
+        }
+        let mut w = self.wanted.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = match spec.role {
+            SyncRole::Master => &mut w.master,
+            SyncRole::Backup => &mut w.backup,
+        };
+        if slot.is_some() {
+            return Err(ControlError::new(
+                ErrorKind::DaemonRunning,
+                format!("a {} sync daemon runs", spec.role),
+            ));
+        }
+        *slot = Some(spec);
+        Ok(())
+    }
+
+    /// `fvsadm --stop-daemon`.
+    pub fn stop(&self, role: SyncRole) -> std::result::Result<(), ControlError> {
+        let mut w = self.wanted.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = match role {
+            SyncRole::Master => &mut w.master,
+            SyncRole::Backup => &mut w.backup,
+        };
+        if slot.take().is_none() {
+            return Err(ControlError::new(
+                ErrorKind::NoDaemon,
+                format!("no {role} sync daemon runs"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The sockets of one running daemon, opened for its spec.
+struct Open<S> {
+    spec: SyncDaemonSpec,
+    sock: S,
+}
+
 struct Runner {
-    cfg: SyncConfig,
-    /// The VRRP instance the roles follow.
-    instance: Option<usize>,
+    control: Arc<SyncControl>,
     rings: Arc<SyncRings>,
     cell: Arc<SnapshotCell>,
     daemon: Arc<Daemon>,
     stats: Arc<SyncStats>,
-    send: SendSocket,
-    recv: RecvSocket,
-    mtu: u16,
     /// The worker-count mismatch is logged once.
     warned: AtomicBool,
 }
 
 impl SyncRuntime {
-    /// Opens the sockets on the port's twin (a failure refuses the start)
-    /// and runs the daemons on their thread.
+    /// Runs the sync daemons' thread: it opens each daemon's sockets when
+    /// the daemon is wanted (by `sync:` or fvsadm) and closes them after.
     pub fn start(
-        config: &Config,
+        control: Arc<SyncControl>,
         rings: Arc<SyncRings>,
         cell: Arc<SnapshotCell>,
         daemon: Arc<Daemon>,
         stats: Arc<SyncStats>,
-    ) -> Result<Option<SyncRuntime>> {
-        let Some(cfg) = config.sync.clone() else {
-            return Ok(None);
-        };
-        let port = config
-            .ports
-            .iter()
-            .find(|p| p.name == cfg.interface)
-            .ok_or_else(|| anyhow!("sync.interface: no port {}", cfg.interface))?;
-        let twin = port
-            .host_iface
-            .clone()
-            .ok_or_else(|| anyhow!("sync.interface: {} has no host_iface", cfg.interface))?;
-        let src = port
-            .addresses
-            .first()
-            .map(|a| a.addr)
-            .ok_or_else(|| anyhow!("sync.interface: {} has no address", cfg.interface))?;
-        let instance = match &cfg.instance {
-            Some(name) => Some(
-                config
-                    .vrrp
-                    .iter()
-                    .position(|v| &v.name == name)
-                    .ok_or_else(|| anyhow!("sync.instance: no vrrp instance {name}"))?,
-            ),
-            None => None,
-        };
-        let send = SendSocket::open(&twin, src, cfg.mcast_group, cfg.mcast_port, cfg.mcast_ttl)
-            .with_context(|| format!("sync: the master's socket on {twin}"))?;
-        let recv = RecvSocket::open(&twin, src, cfg.mcast_group, cfg.mcast_port)
-            .with_context(|| format!("sync: the backup's socket on {twin}"))?;
+    ) -> Result<SyncRuntime> {
         let stop = Arc::new(AtomicBool::new(false));
         let runner = Runner {
-            mtu: port.mtu,
-            cfg,
-            instance,
+            control,
             rings,
             cell,
             daemon,
             stats,
-            send,
-            recv,
             warned: AtomicBool::new(false),
         };
         let flag = stop.clone();
@@ -127,10 +215,10 @@ impl SyncRuntime {
             .name("fvs-sync".into())
             .spawn(move || runner.run(&flag))
             .context("spawning the sync thread")?;
-        Ok(Some(SyncRuntime {
+        Ok(SyncRuntime {
             stop,
             thread: Some(thread),
-        }))
+        })
     }
 
     /// Sends what the master still holds, then stops.
@@ -143,76 +231,125 @@ impl SyncRuntime {
 }
 
 impl Runner {
-    /// Which daemons run now: (master, backup).
-    fn roles(&self) -> (bool, bool) {
-        match (self.instance, self.cfg.role) {
-            (Some(i), _) => {
-                let master = self.daemon.vrrp_is_master(i);
-                (master, !master)
+    /// The daemons that run now: (master, backup) specs.
+    fn active(&self, w: &Wanted) -> (Option<SyncDaemonSpec>, Option<SyncDaemonSpec>) {
+        match w.follow {
+            Some(i) if self.daemon.vrrp_is_master(i) => (w.master.clone(), None),
+            Some(_) => (None, w.backup.clone()),
+            None => (w.master.clone(), w.backup.clone()),
+        }
+    }
+
+    fn open_master(&self, spec: &SyncDaemonSpec) -> Option<Open<SendSocket>> {
+        let (_, twin, src, _) = self.control.port(&spec.interface)?;
+        let st = spec.status(1500);
+        match SendSocket::open(twin, *src, st.group, st.port, st.ttl) {
+            Ok(sock) => Some(Open {
+                spec: spec.clone(),
+                sock,
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, twin, "sync: the master daemon's socket");
+                None
             }
-            (None, Some(SyncRoles::Master)) => (true, false),
-            (None, Some(SyncRoles::Backup)) => (false, true),
-            (None, Some(SyncRoles::Both)) => (true, true),
-            (None, None) => (false, false),
+        }
+    }
+
+    fn open_backup(&self, spec: &SyncDaemonSpec) -> Option<Open<RecvSocket>> {
+        let (_, twin, src, _) = self.control.port(&spec.interface)?;
+        let st = spec.status(1500);
+        match RecvSocket::open(twin, *src, st.group, st.port) {
+            Ok(sock) => Some(Open {
+                spec: spec.clone(),
+                sock,
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, twin, "sync: the backup daemon's socket");
+                None
+            }
         }
     }
 
     fn run(self, stop: &AtomicBool) {
         let clock = Instant::now();
         let now = || clock.elapsed().as_millis() as u64;
-        let mut builder = connsync::v1::Builder::new(self.cfg.syncid, usize::from(self.cfg.maxlen));
-        let flush_ms = self.cfg.flush_interval_ms();
+        let mut master: Option<(Open<SendSocket>, connsync::v1::Builder)> = None;
+        let mut backup: Option<Open<RecvSocket>> = None;
         let mut buf = vec![0u8; 65536];
-        let mut was = (false, false);
+        let mut flush_ms = connsync::FLUSH_AGE_MS;
         while !stop.load(Ordering::Relaxed) {
-            let (master, backup) = self.roles();
-            if (master, backup) != was {
-                tracing::info!(master, backup, "sync daemons");
-                self.rings.set_sending(master);
-                self.publish(master, backup);
-                if was.0 && !master {
+            let w = self.control.wanted();
+            flush_ms = w.flush_ms;
+            let (want_m, want_b) = self.active(&w);
+            if master.as_ref().map(|(o, _)| &o.spec) != want_m.as_ref() {
+                if let Some((o, mut b)) = master.take() {
                     // Stepping down: what is queued still goes out.
-                    self.send_all(&mut builder, now(), flush_ms, true);
+                    self.send_all(&o.sock, &mut b, now(), flush_ms, true);
                 }
-                was = (master, backup);
+                master = want_m.as_ref().and_then(|spec| {
+                    let st = spec.status(1500);
+                    let b = connsync::v1::Builder::new(st.syncid, usize::from(st.maxlen));
+                    self.open_master(spec).map(|o| (o, b))
+                });
+                self.rings.set_sending(master.is_some());
+                self.publish(&master.as_ref().map(|(o, _)| o.spec.clone()), &want_b);
+                tracing::info!(master = master.is_some(), "sync: master daemon");
             }
-            if master {
-                self.send_all(&mut builder, now(), flush_ms, false);
+            if backup.as_ref().map(|o| &o.spec) != want_b.as_ref() {
+                backup = want_b.as_ref().and_then(|spec| self.open_backup(spec));
+                self.publish(&want_m, &backup.as_ref().map(|o| o.spec.clone()));
+                tracing::info!(backup = backup.is_some(), "sync: backup daemon");
             }
-            match self.recv.recv(&mut buf, TICK) {
-                Ok(Some(n)) if backup => self.receive(buf.get(..n).unwrap_or(&[])),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "sync socket read failed");
-                    std::thread::sleep(TICK);
-                }
+            if let Some((o, b)) = master.as_mut() {
+                self.send_all(&o.sock, b, now(), flush_ms, false);
+            }
+            match &backup {
+                Some(o) => match o.sock.recv(&mut buf, TICK) {
+                    Ok(Some(n)) => {
+                        let syncid = o.spec.syncid;
+                        self.receive(buf.get(..n).unwrap_or(&[]), syncid);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "sync socket read failed");
+                        std::thread::sleep(TICK);
+                    }
+                },
+                None => std::thread::sleep(TICK),
             }
         }
         self.rings.set_sending(false);
-        if was.0 {
-            self.send_all(&mut builder, now(), flush_ms, true);
+        if let Some((o, mut b)) = master.take() {
+            self.send_all(&o.sock, &mut b, now(), flush_ms, true);
         }
-        self.publish(false, false);
+        self.publish(&None, &None);
     }
 
     /// Drains every worker's ring into messages; sends the full ones, and
     /// a partial one once it is `flush_ms` old (or `force`).
-    fn send_all(&self, b: &mut connsync::v1::Builder, now: u64, flush_ms: u64, force: bool) {
+    fn send_all(
+        &self,
+        sock: &SendSocket,
+        b: &mut connsync::v1::Builder,
+        now: u64,
+        flush_ms: u64,
+        force: bool,
+    ) {
         for core in 0..self.rings.workers() {
             self.rings.drain_out(core, |c| {
                 self.stats.conns_sent.fetch_add(1, Ordering::Relaxed);
                 if let Some(msg) = b.push(&c, now) {
-                    self.send_one(&msg);
+                    self.send_one(sock, &msg);
                 }
             });
         }
         if let Some(msg) = b.flush(now, flush_ms, force) {
-            self.send_one(&msg);
+            self.send_one(sock, &msg);
         }
     }
 
-    fn send_one(&self, msg: &[u8]) {
-        match self.send.send(msg) {
+    fn send_one(&self, sock: &SendSocket, msg: &[u8]) {
+        match sock.send(msg) {
             Ok(()) => {
                 self.stats.messages_sent.fetch_add(1, Ordering::Relaxed);
             }
@@ -220,8 +357,8 @@ impl Runner {
         }
     }
 
-    fn receive(&self, datagram: &[u8]) {
-        let decoded = match connsync::decode(datagram, self.cfg.syncid) {
+    fn receive(&self, datagram: &[u8], syncid: u8) {
+        let decoded = match connsync::decode(datagram, syncid) {
             Ok(d) => d,
             Err(r) => {
                 self.stats.refuse(r.name());
@@ -253,13 +390,15 @@ impl Runner {
     }
 
     /// `fvsadm -L --daemon`'s view of what runs.
-    fn publish(&self, master: bool, backup: bool) {
-        let mut list = Vec::new();
-        for (on, role) in [(master, SyncRole::Master), (backup, SyncRole::Backup)] {
-            if on {
-                list.push(SyncDaemonSpec::from_config(&self.cfg, role).status(self.mtu));
-            }
-        }
+    fn publish(&self, master: &Option<SyncDaemonSpec>, backup: &Option<SyncDaemonSpec>) {
+        let list = [master, backup]
+            .into_iter()
+            .flatten()
+            .map(|spec| {
+                let mtu = self.control.port(&spec.interface).map_or(1500, |p| p.3);
+                spec.status(mtu)
+            })
+            .collect();
         self.daemon.set_sync_daemons(list);
     }
 }
