@@ -268,3 +268,91 @@ fn fvsadm_starts_and_stops_the_daemons_as_ipvsadm_does() {
     let st = d.terminate(Duration::from_secs(15));
     assert!(st.success(), "{st:?}\n{}", d.log_text());
 }
+
+/// Messages built from the kernel's layout by an independent sender
+/// (tests/lab/sync_send.py) reach a backup director through the lab: it
+/// installs or refuses each one as ip_vs_sync.c would.
+#[test]
+fn a_backup_takes_the_kernels_messages_as_the_kernel_does() {
+    let Some(lab) = Lab::try_up(3, "nat") else {
+        return;
+    };
+    let cfg = LabConfig::new("sync-conformance", None);
+    cfg.edit(|t| format!("{t}\nsync: {{interface: eth0, role: backup, syncid: 51}}\n"));
+    let mut d = lab.director(&cfg.path);
+    lab.wait_for_service(URL, Duration::from_secs(30));
+    let sender = repo().join("tests/lab/sync_send.py");
+    let send = |case: &str, syncid: u8, cport: u16| {
+        let o = lab.exec(
+            "c",
+            &[
+                "python3",
+                sender.to_str().unwrap(),
+                "--case",
+                case,
+                "--syncid",
+                &syncid.to_string(),
+                "--cport",
+                &cport.to_string(),
+            ],
+        );
+        assert!(o.status.success(), "{o:?}");
+    };
+    let listed = |cport: u16| {
+        let (_, out, _) = fvsadm(&cfg.sock, &["-Lnc"]);
+        out.lines()
+            .any(|l| l.contains(&format!("10.99.0.2:{cport}")) && l.contains("ESTABLISHED"))
+    };
+    let refused = |reason: &str| {
+        metric(
+            &lab,
+            "lb",
+            "ferrovs_sync_refused_total",
+            &[("reason", reason)],
+        )
+        .unwrap_or(0.0)
+    };
+    let wait = |f: &dyn Fn() -> bool| {
+        wait_until(Duration::from_secs(3), Duration::from_millis(50), f).is_some()
+    };
+    // Installed: version 1, with the sequence option, version 0.
+    for (case, cport) in [("v1", 51001), ("v1seq", 51002), ("v0", 51003)] {
+        send(case, 51, cport);
+        assert!(
+            wait(&|| listed(cport)),
+            "{case} not installed\n{}",
+            d.log_text()
+        );
+    }
+    // Another syncid (ours is 51, not 0): refused whole.
+    send("v1", 52, 51004);
+    assert!(wait(&|| refused("other_syncid") >= 1.0));
+    assert!(!listed(51004));
+    // A size field that disagrees: refused whole.
+    send("badsize", 51, 51005);
+    assert!(wait(&|| refused("size_mismatch") >= 1.0));
+    assert!(!listed(51005));
+    // An unknown option without the optional bit: that entry skipped.
+    send("badopt", 51, 51006);
+    assert!(wait(&|| refused("unknown_mandatory_option") >= 1.0));
+    assert!(!listed(51006));
+    // A persistence template never becomes a connection.
+    send("template", 51, 0);
+    assert!(wait(&|| {
+        metric(
+            &lab,
+            "lb",
+            "ferrovs_sync_install_refused_total",
+            &[("reason", "template")],
+        )
+        .unwrap_or(0.0)
+            >= 1.0
+    }));
+    // What was installed is a connection: its next packet is forwarded
+    // to the real it names, by the ESTABLISHED entry (no SYN needed).
+    let (_, out, _) = fvsadm(&cfg.sock, &["-Lnc"]);
+    eprintln!("{out}");
+    assert!(out.contains("10.99.0.2:51001") && out.contains("10.99.1.11:8080"));
+    let st = d.terminate(Duration::from_secs(15));
+    assert!(st.success(), "{st:?}\n{}", d.log_text());
+}

@@ -169,3 +169,32 @@ fn a_fullnat_connection_from_a_master_with_other_workers_has_no_owner() {
         }
     }
 }
+
+#[test]
+fn a_persistence_template_is_never_installed_as_a_connection() {
+    let rings = Arc::new(SyncRings::new(1, SyncPolicy::default()));
+    let (mut backup, stats) = pipeline(&rings);
+    let sc = SyncConn {
+        protocol: 6,
+        flags: FWD_MASQ | connsync::F_TEMPLATE | connsync::F_INACTIVE,
+        state: 0,
+        cport: 0,
+        vport: 80,
+        dport: 8080,
+        fwmark: 0,
+        timeout_s: 300,
+        caddr: Ipv4Addr::new(10, 0, 0, 0),
+        vaddr: VIP,
+        daddr: Ipv4Addr::new(10, 1, 0, 11),
+        in_seq: None,
+        out_seq: None,
+        fullnat: None,
+    };
+    assert!(rings.install(0, sc));
+    backup.sync_tick(1);
+    assert_eq!(backup.conns().len(), 0);
+    assert_eq!(
+        stats.sync_refused[dataplane::pipeline::SyncRefusal::Template as usize].get(),
+        1
+    );
+}

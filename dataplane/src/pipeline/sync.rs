@@ -29,15 +29,18 @@ pub enum SyncRefusal {
     /// pool does not have free.
     LocalPort,
     TableFull,
+    /// A persistence template: not carried yet (its connections are).
+    Template,
 }
 
 impl SyncRefusal {
-    pub const ALL: [SyncRefusal; 5] = [
+    pub const ALL: [SyncRefusal; 6] = [
         SyncRefusal::Protocol,
         SyncRefusal::NoService,
         SyncRefusal::NoReal,
         SyncRefusal::LocalPort,
         SyncRefusal::TableFull,
+        SyncRefusal::Template,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -46,6 +49,7 @@ impl SyncRefusal {
             SyncRefusal::NoReal => "no_real",
             SyncRefusal::LocalPort => "local_port",
             SyncRefusal::TableFull => "table_full",
+            SyncRefusal::Template => "template",
         }
     }
 }
@@ -184,6 +188,11 @@ impl<F: Frame> Pipeline<F> {
     /// to its dest), with the master's state and timeout. An entry of the
     /// same tuple naming another real is replaced.
     pub fn install_synced(&mut self, sc: &SyncConn, now: Millis) -> Result<(), SyncRefusal> {
+        // A template must never become a connection (cport 0, the masked
+        // client network): refused until templates are installed as such.
+        if sc.is_template() {
+            return Err(SyncRefusal::Template);
+        }
         let proto = match sc.protocol {
             PROTO_TCP => Proto::Tcp,
             PROTO_UDP => Proto::Udp,
@@ -271,7 +280,14 @@ impl<F: Frame> Pipeline<F> {
             .lookup(&orig)
             .and_then(|(id, _)| self.conns.get(id))
             .is_some_and(Conn::is_active);
-        let expires = now.saturating_add(u64::from(sc.timeout_s) * 1000);
+        // No timeout (a version 0 message, or 0): this director's own for
+        // the state, as ip_vs_proc_conn does.
+        let secs = match (sc.timeout_s, proto) {
+            (0, Proto::Tcp) => self.conns.timeouts().tcp_state(tcp_state),
+            (0, Proto::Udp) => self.conns.timeouts().udp,
+            (t, _) => t,
+        };
+        let expires = now.saturating_add(u64::from(secs) * 1000);
         let installed = self.conns.install_synced(conn, tcp_state, expires, now);
         let (id, new) = match installed {
             Ok(x) => x,
