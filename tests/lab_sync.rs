@@ -118,6 +118,20 @@ fn connections_survive_the_masters_death(mode: &str) {
 
     let dir = ca.dir.clone();
     let (ready, go) = (dir.join("ready"), dir.join("go"));
+    // Every message on the wire, for the independent decoder afterwards.
+    let captured = dir.join("sync.hex");
+    let sniffer = repo().join("tests/lab/sync_sniff.py");
+    let _sniff = lab.spawn(
+        "br",
+        &[
+            "python3",
+            sniffer.to_str().unwrap(),
+            "--iface",
+            "br0",
+            "--out",
+            captured.to_str().unwrap(),
+        ],
+    );
     let script = |s: &str| repo().join("tests/lab").join(s);
     let keep = lab.spawn(
         "c",
@@ -213,8 +227,49 @@ fn connections_survive_the_masters_death(mode: &str) {
     assert_eq!(d["error"], serde_json::Value::Null, "{d}");
     assert_eq!(d["bytes"], FILE_BYTES);
     assert_eq!(d["sha256"], sha.as_str());
+    decoded_independently(&captured);
     let st = b.terminate(Duration::from_secs(15));
     assert!(st.success(), "{st:?}\n{}", b.log_text());
+}
+
+/// Every sync message the master sent, decoded by a reading of the kernel's
+/// layout written apart from ferrovs's codec (connsync/tests/kernel_format.py).
+fn decoded_independently(captured: &Path) {
+    let text = std::fs::read_to_string(captured).unwrap_or_default();
+    let decoder = repo().join("connsync/tests/kernel_format.py");
+    let mut conns = 0;
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let mut child = std::process::Command::new("python3")
+            .arg(&decoder)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("decoder");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(line.as_bytes())
+            .expect("hex");
+        let o = child.wait_with_output().expect("decoder output");
+        assert!(
+            o.status.success(),
+            "not the kernel's format: {line}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("decoder JSON");
+        conns += v["entries"].as_array().map_or(0, |c| c.len());
+    }
+    let n = text.lines().filter(|l| !l.is_empty()).count();
+    eprintln!(
+        "{n} sync messages on the wire, {conns} connections, all decoded by kernel_format.py"
+    );
+    assert!(
+        n >= 1 && conns > KEEPALIVE,
+        "{n} messages, {conns} connections"
+    );
 }
 
 /// `fvsadm --start-daemon` / `--stop-daemon` / `-L --daemon` on a live
