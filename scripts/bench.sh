@@ -76,6 +76,9 @@ if ! skipped micro; then
   step "criterion: pipeline (established per mode, new connection per scheduler)"
   timeout 420 $CARGO bench -p ferrovs-bench --bench pipeline -- --noplot 2>/dev/null \
     | grep -E '^[a-z_]+/|time:' | grep -v '%' | sed 's/  */ /g;s/^/    /'
+  step "criterion: connection sync per connection (encode on the master, install on a backup)"
+  timeout 300 $CARGO bench -p ferrovs-bench --bench sync -- --noplot 2>/dev/null \
+    | grep -E '^sync/|time:|thrpt:' | grep -v '%' | sed 's/  */ /g;s/^/    /'
   step "criterion: conntrack lookup at 1K / 1M / 10M connections (conntrack/benches/table.rs)"
   timeout 420 $CARGO bench -p conntrack --bench table -- --noplot lookup 2>&1 \
     | grep -E '^lookup/|time:|table of' | grep -v '%' | sed 's/  */ /g;s/^/    /'

@@ -1,7 +1,7 @@
 //! pktloop: established-flow frames through `Pipeline::process` in memory,
 //! for instruction counts per packet under callgrind.
 //!
-//!   pktloop run --mode nat --packets 200000 [--flows 256] [--baseline]
+//!   pktloop run --mode nat --packets 200000 [--flows 256] [--baseline] [--sync off|idle|on]
 //!       one loop (no valgrind); prints wall-clock ns per packet as a hint.
 //!   pktloop ipp [--n 200000] [--n0 20000] [--modes nat,dr] [--json out.json] [--keep DIR]
 //!       re-runs itself under `valgrind --tool=callgrind` with N and N0 packets
@@ -39,6 +39,20 @@ fn run(args: &[String]) -> Result<()> {
     let flows = num(args, "--flows", 256)? as usize;
     let baseline = args.iter().any(|a| a == "--baseline");
     let mut e = Established::new(mode, flows)?;
+    // Connection sync as live runs it: rings always there (idle), or a
+    // master daemon running (on: due connections queued on the ring).
+    match arg(args, "--sync").unwrap_or("off") {
+        "off" => {}
+        s @ ("idle" | "on") => {
+            let rings = std::sync::Arc::new(dataplane::sync_rings::SyncRings::new(
+                1,
+                connsync::SyncPolicy::default(),
+            ));
+            rings.set_sending(s == "on");
+            e.pipeline.use_sync(rings);
+        }
+        other => bail!("--sync {other}: off, idle or on"),
+    }
     let t = Instant::now();
     let sent = if baseline {
         e.run_baseline(n)
@@ -254,6 +268,41 @@ fn ipp(args: &[String]) -> Result<()> {
             }
         );
         report.modes.push(r);
+        if mode == Mode::Nat {
+            // The cost of connection sync on an established NAT flow: rings
+            // present (every live director) and a master daemon running.
+            for sync in ["idle", "on"] {
+                let ir = |count: &str, tag: &str| -> Result<u64> {
+                    let a = [
+                        "--mode",
+                        m,
+                        "--packets",
+                        count,
+                        "--flows",
+                        fs.as_str(),
+                        "--sync",
+                        sync,
+                    ];
+                    callgrind(
+                        &exe,
+                        &keep.join(format!("callgrind.{m}-sync-{sync}.{tag}.out")),
+                        &a,
+                    )
+                };
+                let gross = (ir(&ns, "n")? as f64 - ir(&n0s, "n0")? as f64) / d;
+                let r = ModeIpp {
+                    mode: format!("{m} sync-{sync}"),
+                    gross,
+                    harness,
+                    pipeline: gross - harness,
+                };
+                println!(
+                    "pktloop ipp mode={:<14} gross={:>7.1} harness={:>5.1} pipeline={:>7.1} instructions/packet",
+                    r.mode, r.gross, r.harness, r.pipeline
+                );
+                report.modes.push(r);
+            }
+        }
     }
     println!(
         "callgrind profiles kept in {} (callgrind_annotate {}/callgrind.nat.n.out)",
