@@ -98,16 +98,7 @@ fn connections_survive_the_masters_death(mode: &str) {
     let mut a = lab.director_in(Side::A.ns(), &ca.path);
     let mut b = lab.director_in(Side::B.ns(), &cb.path);
     let within = Duration::from_secs(40);
-    assert!(
-        wait_director_state(&mut a, Side::A.ns(), 2, within).is_some(),
-        "A not MASTER\n{}",
-        a.log_text()
-    );
-    assert!(
-        wait_director_state(&mut b, Side::B.ns(), 1, within).is_some(),
-        "B not BACKUP\n{}",
-        b.log_text()
-    );
+    wait_elected(&mut a, &mut b, within);
     let (_, out, _) = fvsadm(&ca.sock, &["-L", "--daemon"]);
     assert!(
         out.starts_with("master sync daemon (mcast=eth0, syncid=0"),

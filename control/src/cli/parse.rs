@@ -129,6 +129,13 @@ const OPTNAMES: [&str; NOPT] = [
     "vrrp",
 ];
 
+mod daemon;
+mod legal;
+
+pub use daemon::DEFAULT_MCAST_INTERFACE;
+use daemon::{ifname, mcast_group};
+use legal::{check_options, check_tunnel, set};
+
 mod bit {
     pub const NUMERIC: usize = 0;
     pub const CONNECTION: usize = 1;
@@ -230,11 +237,6 @@ impl Parsed {
         self.has(bit::VRRP)
     }
 }
-
-/// ipvsadm's `DEF_MCAST_IFN`: `--start-daemon` without `--mcast-interface`.
-pub const DEFAULT_MCAST_INTERFACE: &str = "eth0";
-/// ipvsadm keeps `IP_VS_IFNAME_MAXLEN - 1` bytes of `--mcast-interface`.
-const IFNAME_MAX: usize = 15;
 
 fn fail(msg: impl Into<String>) -> Exit {
     Exit::fail(2, msg)
@@ -394,17 +396,6 @@ pub fn parse(args: &[String]) -> Result<Parsed, Exit> {
         }
     }
     Ok(p)
-}
-
-fn set(p: &mut Parsed, b: usize) -> Result<(), Exit> {
-    if p.has(b) {
-        return Err(fail(format!(
-            "multiple '{}' options specified",
-            OPTNAMES[b]
-        )));
-    }
-    p.options |= 1 << b;
-    Ok(())
 }
 
 /// One option after the command (ipvsadm's big switch).
@@ -597,98 +588,6 @@ fn option(p: &mut Parsed, item: Item, flags_arg: &mut Option<String>) -> Result<
             })
         }
         _ => return Err(unsupported(&item.word)),
-    }
-    Ok(())
-}
-
-/// `--mcast-interface`: at most 15 bytes, as ipvsadm copies it (cut at a
-/// character boundary).
-fn ifname(arg: &str) -> String {
-    let mut n = arg.len().min(IFNAME_MAX);
-    while !arg.is_char_boundary(n) {
-        n -= 1;
-    }
-    arg[..n].to_string()
-}
-
-/// `--mcast-group`: ipvsadm reads an address with a `:` as IPv6, any other
-/// as IPv4, and takes only a multicast one. An IPv6 group is refused
-/// after ipvsadm's own checks: ferrovs is IPv4-only.
-fn mcast_group(arg: &str) -> Result<Ipv4Addr, Exit> {
-    if arg.contains(':') {
-        return match arg.parse::<std::net::Ipv6Addr>() {
-            Ok(a) if a.is_multicast() => Err(fail("IPv6 is not supported by ferrovs")),
-            _ => Err(fail(format!("invalid IPv6 mcast-group `{arg}'"))),
-        };
-    }
-    match arg.parse::<Ipv4Addr>() {
-        Ok(a) if a.is_multicast() => Ok(a),
-        _ => Err(fail(format!("invalid IPv4 mcast-group `{arg}'"))),
-    }
-}
-
-/// ipvsadm's `tunnel_opt_check`: which of `--tun-port`, `--tun-nocsum`,
-/// `--tun-csum`, `--tun-remcsum` each tunnel type takes ('+' compulsory,
-/// 'x' illegal, '1' at most one of them).
-fn check_tunnel(p: &Parsed) -> Result<(), Exit> {
-    let kind = p.tun_type.unwrap_or_default();
-    let row: &[u8; 4] = match kind {
-        TunType::Ipip => b"xxxx",
-        TunType::Gue => b"+111",
-        TunType::Gre => b"x11x",
-    };
-    let bits = [
-        bit::TUN_PORT,
-        bit::TUN_NOCSUM,
-        bit::TUN_CSUM,
-        bit::TUN_REMCSUM,
-    ];
-    check_table(p, row, &bits, &format!("'{kind}' tunnel type"))
-}
-
-/// ipvsadm's `generic_opt_check`.
-fn check_options(p: &Parsed) -> Result<(), Exit> {
-    let bits: Vec<usize> = (0..NOPT).collect();
-    check_table(
-        p,
-        p.cmd.legal(),
-        &bits,
-        &format!("'{}' command", p.cmd.name()),
-    )
-}
-
-/// One row of an ipvsadm table of legal options: `row[k]` says whether
-/// option `bits[k]` may be given to `what` ("'add-server' command").
-fn check_table(p: &Parsed, row: &[u8], bits: &[usize], what: &str) -> Result<(), Exit> {
-    let mut last: Option<usize> = None;
-    for (legal, &j) in row.iter().zip(bits) {
-        if !p.has(j) {
-            if *legal == b'+' {
-                return Err(fail(format!(
-                    "You need to supply the '{}' option for the {what}",
-                    OPTNAMES[j]
-                )));
-            }
-            continue;
-        }
-        match legal {
-            b'x' => {
-                return Err(fail(format!(
-                    "Illegal '{}' option with the {what}",
-                    OPTNAMES[j]
-                )))
-            }
-            b'1' => {
-                if let Some(l) = last {
-                    return Err(fail(format!(
-                        "The option '{}' conflicts with the '{}' option in the {what}",
-                        OPTNAMES[j], OPTNAMES[l]
-                    )));
-                }
-                last = Some(j);
-            }
-            _ => {}
-        }
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use super::error::ConfigError;
 use super::model::Config;
 
 /// Linux's IFNAMSIZ less the terminating NUL.
-const IFNAME_MAX: usize = 15;
+pub(crate) const IFNAME_MAX: usize = 15;
 
 /// Checks `ports[].host_iface`, `ports[].host_rate_pps` and `workers.host_core`.
 pub(crate) fn check(cfg: &Config) -> Result<(), ConfigError> {

@@ -11,7 +11,7 @@ mod capacity;
 mod device;
 mod error;
 pub mod health;
-mod host;
+pub(crate) mod host;
 mod kinds;
 pub mod machine;
 mod marks;

@@ -16,7 +16,7 @@ use crate::config::{SyncConfig, SyncRoles};
 
 /// keepalived refuses an interface name of `IP_VS_IFNAME_MAXLEN` (16)
 /// bytes or more.
-const IFNAME_MAX: usize = 15;
+use crate::config::host::IFNAME_MAX;
 
 /// The sync daemon as written, before the instances are known.
 pub struct Draft {

@@ -295,3 +295,22 @@ pub fn wait_director_state(
     });
     seen
 }
+
+/// Waits (bounded) until director A (`fvs-lb`) reports MASTER and B
+/// (`fvs-lb2`) BACKUP; fails with the director's log otherwise.
+pub fn wait_elected(
+    a: &mut crate::lab_common::Director,
+    b: &mut crate::lab_common::Director,
+    within: Duration,
+) {
+    assert!(
+        wait_director_state(a, Side::A.ns(), 2, within).is_some(),
+        "A not MASTER\n{}",
+        a.log_text()
+    );
+    assert!(
+        wait_director_state(b, Side::B.ns(), 1, within).is_some(),
+        "B not BACKUP\n{}",
+        b.log_text()
+    );
+}

@@ -28,6 +28,7 @@ mod directors;
 mod fifo;
 mod keepalived;
 mod metrics;
+mod pair;
 #[allow(unused_imports)] // each test file uses a different part
 pub use capture::*;
 #[allow(unused_imports)] // each test file uses a different part
@@ -38,6 +39,8 @@ pub use fifo::*;
 pub use keepalived::*;
 #[allow(unused_imports)] // each test file uses a different part
 pub use metrics::*;
+#[allow(unused_imports)] // each test file uses a different part
+pub use pair::*;
 
 pub const VIP: &str = "10.99.0.100";
 /// The real servers' default gateway: a virtual address of the VRRP lab.
