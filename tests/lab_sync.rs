@@ -324,7 +324,15 @@ fn a_backup_takes_the_kernels_messages_as_the_kernel_does() {
         return;
     };
     let cfg = LabConfig::new("sync-conformance", None);
-    cfg.edit(|t| format!("{t}\nsync: {{interface: eth0, role: backup, syncid: 51}}\n"));
+    // Persistent, so a template has a service to belong to.
+    cfg.edit(|t| {
+        let t = t.replacen(
+            "    forward: nat\n",
+            "    forward: nat\n    persistence: {timeout: 300}\n",
+            1,
+        );
+        format!("{t}\nsync: {{interface: eth0, role: backup, syncid: 51}}\n")
+    });
     let mut d = lab.director(&cfg.path);
     lab.wait_for_service(URL, Duration::from_secs(30));
     let sender = repo().join("tests/lab/sync_send.py");
@@ -382,17 +390,14 @@ fn a_backup_takes_the_kernels_messages_as_the_kernel_does() {
     send("badopt", 51, 51006);
     assert!(wait(&|| refused("unknown_mandatory_option") >= 1.0));
     assert!(!listed(51006));
-    // A persistence template never becomes a connection.
+    // A persistence template is installed as a template (client port 0,
+    // state NONE in the listing), not as a connection.
     send("template", 51, 0);
     assert!(wait(&|| {
-        metric(
-            &lab,
-            "lb",
-            "ferrovs_sync_install_refused_total",
-            &[("reason", "template")],
-        )
-        .unwrap_or(0.0)
-            >= 1.0
+        let (_, out, _) = fvsadm(&cfg.sock, &["-Lnc"]);
+        out.lines().any(|l| {
+            l.contains("NONE") && l.contains("10.99.0.2:0") && l.contains("10.99.1.11:8080")
+        })
     }));
     // What was installed is a connection: its next packet is forwarded
     // to the real it names, by the ESTABLISHED entry (no SYN needed).

@@ -296,6 +296,19 @@ impl TemplateTable {
         }
     }
 
+    /// A sync master sent this template again: a full timeout from `now`,
+    /// as `attach` gives, without counting a connection.
+    pub fn refresh(&mut self, id: TemplateId, now: Millis) {
+        if let Some(t) = self.slab.get_mut(id.0 as usize).filter(|t| t.in_use) {
+            let expires = now.saturating_add(secs_to_ms(t.timeout));
+            let earlier = expires < t.expires;
+            t.expires = expires;
+            if earlier {
+                self.wheel.schedule(id.0, expires);
+            }
+        }
+    }
+
     /// A controlled connection went away at `at` (its own deadline when it
     /// expired, or the moment it was removed). Until then the template kept
     /// being re-armed; from then on its deadline stands.

@@ -186,7 +186,7 @@ pub struct CoreStats {
     /// Connections a sync master sent, installed here.
     pub sync_installed: Counter,
     /// ... and refused, by `SyncRefusal`.
-    pub sync_refused: [Counter; 6],
+    pub sync_refused: [Counter; 5],
     pub drops: [Counter; DropReason::COUNT],
 }
 

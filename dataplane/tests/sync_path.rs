@@ -171,30 +171,60 @@ fn a_fullnat_connection_from_a_master_with_other_workers_has_no_owner() {
 }
 
 #[test]
-fn a_persistence_template_is_never_installed_as_a_connection() {
-    let rings = Arc::new(SyncRings::new(1, SyncPolicy::default()));
-    let (mut backup, stats) = pipeline(&rings);
-    let sc = SyncConn {
-        protocol: 6,
-        flags: FWD_MASQ | connsync::F_TEMPLATE | connsync::F_INACTIVE,
-        state: 0,
-        cport: 0,
-        vport: 80,
-        dport: 8080,
-        fwmark: 0,
-        timeout_s: 300,
-        caddr: Ipv4Addr::new(10, 0, 0, 0),
-        vaddr: VIP,
-        daddr: Ipv4Addr::new(10, 1, 0, 11),
-        in_seq: None,
-        out_seq: None,
-        fullnat: None,
+fn a_persistence_template_reaches_the_backup_and_keeps_its_clients_real() {
+    // Persistence 300 s on both directors. The master sends its first
+    // client to the second real (another client took the first), so the
+    // backup's own scheduler, fresh, would choose differently.
+    let persistent = |rings: &Arc<SyncRings>| {
+        let mut snap = snapshot(vec![real(1, 11), real(2, 12)], false);
+        snap.services[0].persistence = Some(dataplane::snapshot::Persistence {
+            timeout_s: 300,
+            netmask: Ipv4Addr::BROADCAST,
+        });
+        let stats = Arc::new(CoreStats::default());
+        let mut p = Pipeline::new(0, 1, Arc::new(snap), stats.clone()).unwrap();
+        p.use_sync(rings.clone());
+        (p, stats)
     };
-    assert!(rings.install(0, sc));
-    backup.sync_tick(1);
-    assert_eq!(backup.conns().len(), 0);
+    let master_rings = Arc::new(SyncRings::new(1, SyncPolicy::default()));
+    master_rings.set_sending(true);
+    let (mut master, _) = persistent(&master_rings);
+    let mut sink = Sink::default();
+    let other = {
+        let mut f = segment(30000, SYN).data().to_vec();
+        f[26..30].copy_from_slice(&[10, 0, 0, 3]);
+        VecFrame::from_bytes(&f)
+    };
+    master.process(other, 0, 1, &mut sink);
+    master.process(segment(40000, SYN), 0, 1, &mut sink);
+    let rs = dst(sink.sent.last().unwrap());
+    master.process(reply(rs, 40000, SYNACK), 0, 2, &mut sink);
+    for t in 3..5 {
+        master.process(segment(40000, ACK), 0, t, &mut sink);
+    }
+    let mut out = Vec::new();
+    master_rings.drain_out(0, |c| out.push(c));
+    let t: Vec<&SyncConn> = out.iter().filter(|c| c.is_template()).collect();
     assert_eq!(
-        stats.sync_refused[dataplane::pipeline::SyncRefusal::Template as usize].get(),
-        1
+        t.len(),
+        1,
+        "the template travels with its connection: {out:?}"
     );
+    assert_eq!(
+        (t[0].cport, t[0].caddr, t[0].daddr, t[0].timeout_s),
+        (0, CLIENT, rs, 300)
+    );
+
+    let backup_rings = Arc::new(SyncRings::new(1, SyncPolicy::default()));
+    let (mut backup, bstats) = persistent(&backup_rings);
+    for c in out {
+        assert!(backup_rings.install(0, c));
+    }
+    backup.sync_tick(10);
+    assert_eq!(bstats.sync_installed.get(), 2);
+    assert_eq!(backup.templates().len(), 1);
+    // A new connection of that client after the takeover: the same real.
+    let mut bsink = Sink::default();
+    backup.process(segment(40001, SYN), 0, 11, &mut bsink);
+    assert_eq!(dst(&bsink.sent[0]), rs);
 }

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use connsync::{
-    SyncConn, FWD_DROUTE, FWD_FULLNAT, FWD_MASQ, FWD_TUNNEL, F_INACTIVE, PROTO_TCP, PROTO_UDP,
+    SyncConn, FWD_DROUTE, FWD_FULLNAT, FWD_MASQ, FWD_TUNNEL, F_INACTIVE, F_TEMPLATE, PROTO_TCP,
+    PROTO_UDP,
 };
 use conntrack::{Conn, ConnId, Millis, NewConn, Proto, TcpState, Tuple};
 
@@ -29,18 +30,15 @@ pub enum SyncRefusal {
     /// pool does not have free.
     LocalPort,
     TableFull,
-    /// A persistence template: not carried yet (its connections are).
-    Template,
 }
 
 impl SyncRefusal {
-    pub const ALL: [SyncRefusal; 6] = [
+    pub const ALL: [SyncRefusal; 5] = [
         SyncRefusal::Protocol,
         SyncRefusal::NoService,
         SyncRefusal::NoReal,
         SyncRefusal::LocalPort,
         SyncRefusal::TableFull,
-        SyncRefusal::Template,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -49,7 +47,6 @@ impl SyncRefusal {
             SyncRefusal::NoReal => "no_real",
             SyncRefusal::LocalPort => "local_port",
             SyncRefusal::TableFull => "table_full",
-            SyncRefusal::Template => "template",
         }
     }
 }
@@ -119,10 +116,53 @@ impl<F: Frame> Pipeline<F> {
         if !due {
             return;
         }
-        if let Some(sc) = self.conns.get(id).map(|c| self.sync_conn(c, now)) {
-            rings.emit(usize::from(self.core), sc);
+        let Some(c) = self.conns.get(id) else {
+            return;
+        };
+        let (sc, template) = (self.sync_conn(c, now), c.template());
+        rings.emit(usize::from(self.core), sc);
+        self.stats.sync_sent.add(1);
+        // The persistence template travels with its connection, so a new
+        // connection of that client reaches the same real after a takeover.
+        if let Some(t) = template.and_then(|t| self.sync_template(t)) {
+            rings.emit(usize::from(self.core), t);
             self.stats.sync_sent.add(1);
         }
+    }
+
+    /// A persistence template as the kernel sends one (ip_vs_sched_persist):
+    /// client port 0, the masked client network, flags TEMPLATE | INACTIVE
+    /// and the forwarding method, state NONE, the persistence timeout; a
+    /// firewall-mark service's with protocol 0 and the mark as address.
+    fn sync_template(&self, id: conntrack::TemplateId) -> Option<SyncConn> {
+        let t = self.templates.get(id).filter(|t| t.is_valid())?;
+        let forward = self
+            .services
+            .get(t.to.service as usize)
+            .and_then(Option::as_ref)?
+            .real(t.to.dest)?
+            .forward;
+        let mark = t.key.mark();
+        Some(SyncConn {
+            protocol: if mark.is_some() {
+                0
+            } else {
+                proto_number(t.key.proto)
+            },
+            flags: fwd_flags(forward) | F_TEMPLATE | F_INACTIVE,
+            state: 0,
+            cport: 0,
+            vport: t.key.vport,
+            dport: t.to.port,
+            fwmark: mark.unwrap_or(0),
+            timeout_s: t.timeout,
+            caddr: t.key.client,
+            vaddr: t.key.vip,
+            daddr: t.to.addr,
+            in_seq: None,
+            out_seq: None,
+            fullnat: None,
+        })
     }
 
     /// A connection as the sync protocol carries it.
@@ -188,10 +228,8 @@ impl<F: Frame> Pipeline<F> {
     /// to its dest), with the master's state and timeout. An entry of the
     /// same tuple naming another real is replaced.
     pub fn install_synced(&mut self, sc: &SyncConn, now: Millis) -> Result<(), SyncRefusal> {
-        // A template must never become a connection (cport 0, the masked
-        // client network): refused until templates are installed as such.
         if sc.is_template() {
-            return Err(SyncRefusal::Template);
+            return self.install_template(sc, now);
         }
         let proto = match sc.protocol {
             PROTO_TCP => Proto::Tcp,
@@ -310,6 +348,82 @@ impl<F: Frame> Pipeline<F> {
             } else {
                 s.conn_changed(dest, was_active, is_active);
             }
+        }
+        Ok(())
+    }
+}
+
+impl<F: Frame> Pipeline<F> {
+    /// Installs a persistence template a master sent (ip_vs_proc_conn with
+    /// IP_VS_CONN_F_TEMPLATE): later connections of that client network go
+    /// to the same real, here too. One of the same key sending elsewhere is
+    /// replaced; one sending to the same real is refreshed.
+    fn install_template(&mut self, sc: &SyncConn, now: Millis) -> Result<(), SyncRefusal> {
+        let proto = match sc.protocol {
+            PROTO_TCP => Proto::Tcp,
+            PROTO_UDP => Proto::Udp,
+            // A firewall-mark service's template (protocol IP).
+            0 if sc.fwmark != 0 => Proto::Tcp,
+            _ => return Err(SyncRefusal::Protocol),
+        };
+        let svc = self
+            .services
+            .iter()
+            .enumerate()
+            .find_map(|(i, s)| {
+                let spec = &s.as_ref()?.spec;
+                spec.persistence.as_ref()?;
+                let same = match spec.fwmark {
+                    Some(m) => sc.fwmark == m,
+                    None => {
+                        sc.fwmark == 0
+                            && spec.proto == proto
+                            && spec.vip == sc.vaddr
+                            && match spec.ports {
+                                crate::snapshot::PortMatch::One(p) => p == sc.vport,
+                                _ => sc.vport == 0,
+                            }
+                    }
+                };
+                same.then_some(i)
+            })
+            .ok_or(SyncRefusal::NoService)?;
+        let state = self
+            .services
+            .get(svc)
+            .and_then(Option::as_ref)
+            .ok_or(SyncRefusal::NoService)?;
+        let real = state
+            .spec
+            .reals
+            .iter()
+            .find(|r| r.addr == sc.daddr && (r.port == sc.dport || r.port == 0))
+            .ok_or(SyncRefusal::NoReal)?;
+        let to = conntrack::TemplateDest {
+            service: svc as u32,
+            dest: real.id,
+            addr: real.addr,
+            port: sc.dport,
+        };
+        let all = std::net::Ipv4Addr::BROADCAST;
+        let key = match state.spec.fwmark {
+            Some(mark) => conntrack::TemplateKey::fwmark(sc.caddr, all, mark),
+            None => conntrack::TemplateKey::new(proto, sc.caddr, all, sc.vaddr, sc.vport),
+        };
+        if let Some(old) = self.templates.lookup(&key) {
+            match self.templates.get(old).map(|t| t.to) {
+                Some(d) if d == to => {
+                    self.templates.refresh(old, now);
+                    return Ok(());
+                }
+                _ => self.templates.invalidate(old, now),
+            }
+        }
+        self.templates
+            .create(key, to, sc.timeout_s, now)
+            .map_err(|_| SyncRefusal::TableFull)?;
+        if let Some(s) = self.svc_mut(svc) {
+            s.template_changed(to.dest, true);
         }
         Ok(())
     }
