@@ -165,14 +165,28 @@ impl Lab {
 
     /// The director's Prometheus text (`metrics.listen` 127.0.0.1:9180 of the lab configs).
     pub fn metrics(&self) -> String {
-        let o = self.exec(
-            "lb",
-            &[
-                "python3",
-                "-c",
-                "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9180/metrics',timeout=5).read().decode())",
-            ],
-        );
+        let scrape = || {
+            self.exec(
+                "lb",
+                &[
+                    "python3",
+                    "-c",
+                    "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:9180/metrics',timeout=5).read().decode())",
+                ],
+            )
+        };
+        // One retry, as a scraper would at its next interval: a single
+        // "400 Bad Request" was seen once under the 1 000-real load (the
+        // server found no request head); it is reported, not hidden.
+        let mut o = scrape();
+        if !o.status.success() {
+            eprintln!(
+                "metrics scrape failed once, retrying: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            o = scrape();
+        }
         assert!(
             o.status.success(),
             "metrics: {}",
