@@ -242,20 +242,9 @@ impl<F: Frame> Pipeline<F> {
             self.find_service(proto, sc.vaddr, sc.vport)
         }
         .ok_or(SyncRefusal::NoService)?;
-        let state = self
-            .services
-            .get(svc)
-            .and_then(Option::as_ref)
-            .ok_or(SyncRefusal::NoService)?;
-        let real = state
-            .spec
-            .reals
-            .iter()
-            .find(|r| {
-                r.addr == sc.daddr && (if r.port == 0 { sc.vport } else { r.port }) == sc.dport
-            })
-            .ok_or(SyncRefusal::NoReal)?;
-        let (dest, forward) = (real.id, real.forward);
+        let (dest, forward, _) = self.synced_real(svc, sc.daddr, |port| {
+            (if port == 0 { sc.vport } else { port }) == sc.dport
+        })?;
         let orig = Tuple {
             proto,
             src: sc.caddr,
@@ -354,6 +343,28 @@ impl<F: Frame> Pipeline<F> {
 }
 
 impl<F: Frame> Pipeline<F> {
+    /// This director's own real of service `svc` that a synced entry names
+    /// (address `addr`, a port `port_ok` accepts): its id, method, address.
+    fn synced_real(
+        &self,
+        svc: usize,
+        addr: std::net::Ipv4Addr,
+        port_ok: impl Fn(u16) -> bool,
+    ) -> Result<(u32, Forward, std::net::Ipv4Addr), SyncRefusal> {
+        let state = self
+            .services
+            .get(svc)
+            .and_then(Option::as_ref)
+            .ok_or(SyncRefusal::NoService)?;
+        state
+            .spec
+            .reals
+            .iter()
+            .find(|r| r.addr == addr && port_ok(r.port))
+            .map(|r| (r.id, r.forward, r.addr))
+            .ok_or(SyncRefusal::NoReal)
+    }
+
     /// Installs a persistence template a master sent (ip_vs_proc_conn with
     /// IP_VS_CONN_F_TEMPLATE): later connections of that client network go
     /// to the same real, here too. One of the same key sending elsewhere is
@@ -388,25 +399,21 @@ impl<F: Frame> Pipeline<F> {
                 same.then_some(i)
             })
             .ok_or(SyncRefusal::NoService)?;
-        let state = self
+        let (dest, _, addr) =
+            self.synced_real(svc, sc.daddr, |port| port == sc.dport || port == 0)?;
+        let to = conntrack::TemplateDest {
+            service: svc as u32,
+            dest,
+            addr,
+            port: sc.dport,
+        };
+        let fwmark = self
             .services
             .get(svc)
             .and_then(Option::as_ref)
-            .ok_or(SyncRefusal::NoService)?;
-        let real = state
-            .spec
-            .reals
-            .iter()
-            .find(|r| r.addr == sc.daddr && (r.port == sc.dport || r.port == 0))
-            .ok_or(SyncRefusal::NoReal)?;
-        let to = conntrack::TemplateDest {
-            service: svc as u32,
-            dest: real.id,
-            addr: real.addr,
-            port: sc.dport,
-        };
+            .and_then(|s| s.spec.fwmark);
         let all = std::net::Ipv4Addr::BROADCAST;
-        let key = match state.spec.fwmark {
+        let key = match fwmark {
             Some(mark) => conntrack::TemplateKey::fwmark(sc.caddr, all, mark),
             None => conntrack::TemplateKey::new(proto, sc.caddr, all, sc.vaddr, sc.vport),
         };
