@@ -3,81 +3,12 @@
 
 mod common;
 
+use common::machine::*;
 use common::*;
 use vrrp::codec::Advert;
-use vrrp::{Action, InitialState, Instance, Params, State, Version};
+use vrrp::{Action, InitialState, Instance, State, Version};
 
 use Action::{Garp, SendAdvert, Transition};
-
-fn started(p: Params, now: u64) -> (Instance, Vec<Action>) {
-    let mut i = Instance::new(p);
-    let mut out = Vec::new();
-    i.start(now, &mut out);
-    (i, out)
-}
-
-fn rx(i: &mut Instance, now: u64, a: &Advert, from: u8) -> Vec<Action> {
-    let mut out = Vec::new();
-    i.on_packet(now, &packet(a, ip(from)), &mut out)
-        .expect("advert accepted");
-    out
-}
-
-fn tick(i: &mut Instance, now: u64) -> Vec<Action> {
-    let mut out = Vec::new();
-    i.on_timer(now, &mut out);
-    out
-}
-
-fn backup_to_master() -> Vec<Action> {
-    became_master(100)
-}
-
-fn became_master(priority: u8) -> Vec<Action> {
-    vec![
-        Transition {
-            from: State::Backup,
-            to: State::Master,
-        },
-        SendAdvert { priority },
-        Garp,
-    ]
-}
-
-/// Skew_Time in microseconds: v2 `(256 - priority) / 256` s, v3
-/// `(256 - priority) * interval / 256`.
-fn skew_us(version: Version, priority: u8, interval_cs: u16) -> u64 {
-    let weight = 256 - u64::from(priority);
-    match version {
-        Version::V2 => weight * 1_000_000 / 256,
-        Version::V3 => weight * u64::from(interval_cs) * 10_000 / 256,
-    }
-}
-
-/// How long an initial-MASTER instance below priority 255 waits as BACKUP
-/// (keepalived 2.2.7): one advert interval plus the skew of priority 255,
-/// summed in microseconds and floored to milliseconds once.
-fn initial_master_wait_ms(p: &Params) -> u64 {
-    let interval_us = u64::from(p.advert_int_cs) * 10_000;
-    (interval_us + skew_us(p.version, 255, p.advert_int_cs)) / 1_000
-}
-
-/// Starts an initial-MASTER instance (priority below 255) at `now` and ticks
-/// it at its deadline, checking the start-up wait on the way. Returns the
-/// instance, now MASTER, and the moment it became master.
-fn mastered(p: Params, now: u64) -> (Instance, u64) {
-    assert_eq!(p.initial, InitialState::Master);
-    assert!(p.priority < 255, "an owner is MASTER at start");
-    let wait = initial_master_wait_ms(&p);
-    let priority = p.priority;
-    let (mut i, out) = started(p, now);
-    assert_eq!(transitions(&out), [(State::Init, State::Backup)]);
-    let at = i.next_deadline().expect("start-up wait armed");
-    assert_eq!(at, now + wait);
-    assert_eq!(tick(&mut i, at), became_master(priority));
-    assert_eq!(i.state(), State::Master);
-    (i, at)
-}
 
 #[test]
 fn v2_master_down_interval_is_3000_plus_609_ms() {
@@ -113,111 +44,6 @@ fn v3_master_down_interval_at_10_cs() {
     assert_eq!(i.next_deadline(), Some(460));
     assert_eq!(tick(&mut i, 460), [SendAdvert { priority: 100 }]);
     assert_eq!(i.next_deadline(), Some(560));
-}
-
-#[test]
-fn initial_master_below_255_waits_one_interval_plus_the_smallest_skew() {
-    let mut p = params(Version::V2, 100, 1);
-    p.initial = InitialState::Master;
-    let start = 1_000;
-    // 1 000 ms + floor((256 - 255) * 1 000 ms / 256) = 1 000 + 3 ms.
-    let smallest_weight: u64 = 256 - 255;
-    let takeover = start + 1_000 + smallest_weight * 1_000 / 256;
-    assert_eq!(takeover, start + 1_003);
-    assert_eq!(takeover, start + initial_master_wait_ms(&p));
-    let (mut i, out) = started(p.clone(), start);
-    assert_eq!(
-        out,
-        [Transition {
-            from: State::Init,
-            to: State::Backup
-        }]
-    );
-    assert_eq!(i.state(), State::Backup);
-    assert_eq!(i.master(), None);
-    assert_eq!(i.next_deadline(), Some(takeover));
-    assert!(tick(&mut i, takeover - 1).is_empty());
-    assert_eq!(i.state(), State::Backup);
-    assert_eq!(
-        tick(&mut i, takeover),
-        [
-            Transition {
-                from: State::Backup,
-                to: State::Master
-            },
-            SendAdvert { priority: 100 },
-            Garp
-        ]
-    );
-    assert_eq!(i.state(), State::Master);
-    assert_eq!(i.next_deadline(), Some(takeover + 1_000));
-
-    // A master that speaks first keeps us BACKUP: the wait is replaced by a
-    // full Master_Down_Interval (3 000 + 609.375 -> 3 609 ms) from its advert.
-    let (mut i, _) = started(p, start);
-    let heard = start + 500;
-    assert!(rx(&mut i, heard, &advert(Version::V2, 150), 2).is_empty());
-    assert_eq!(i.state(), State::Backup);
-    assert_eq!(i.master(), Some(ip(2)));
-    assert_eq!(i.next_deadline(), Some(heard + 3_609));
-    assert!(tick(&mut i, takeover).is_empty());
-    assert_eq!(i.state(), State::Backup);
-    // Only if that master then goes silent do we take over.
-    assert!(tick(&mut i, heard + 3_608).is_empty());
-    assert_eq!(tick(&mut i, heard + 3_609), backup_to_master());
-}
-
-#[test]
-fn initial_master_owner_is_master_at_once() {
-    let mut p = params(Version::V2, 255, 1);
-    p.initial = InitialState::Master;
-    let (i, out) = started(p, 1_000);
-    assert_eq!(
-        out,
-        [
-            Transition {
-                from: State::Init,
-                to: State::Master
-            },
-            SendAdvert { priority: 255 },
-            Garp
-        ]
-    );
-    assert_eq!(i.next_deadline(), Some(2_000));
-}
-
-#[test]
-fn initial_master_takes_over_with_second_garp_round() {
-    let mut p = params(Version::V2, 100, 1);
-    p.initial = InitialState::Master;
-    p.garp_delay_ms = 5_000;
-    // `mastered` checks the takeover itself: advert first, then GARP.
-    let (mut i, m) = mastered(p, 100);
-    let mut seen = Vec::new();
-    while let Some(t) = i.next_deadline().filter(|t| *t <= m + 6_000) {
-        for a in tick(&mut i, t) {
-            seen.push((t, a));
-        }
-    }
-    let adverts: Vec<_> = seen
-        .iter()
-        .filter(|(_, a)| *a == SendAdvert { priority: 100 })
-        .map(|(t, _)| *t)
-        .collect();
-    let expected: Vec<_> = (1..=6).map(|k| m + k * 1_000).collect();
-    assert_eq!(adverts, expected);
-    let garps: Vec<_> = seen
-        .iter()
-        .filter(|(_, a)| *a == Garp)
-        .map(|(t, _)| *t)
-        .collect();
-    assert_eq!(garps, [m + 5_000], "exactly one delayed round");
-}
-#[test]
-fn owner_starts_master_even_when_configured_backup() {
-    let (i, out) = started(params(Version::V3, 255, 1), 0);
-    assert_eq!(i.state(), State::Master);
-    assert_eq!(sends(&out), [255]);
 }
 
 #[test]

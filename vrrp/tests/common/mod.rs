@@ -1,6 +1,8 @@
 //! Shared test helpers: configurations, peer packets, action filters.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod machine;
+
 use std::net::Ipv4Addr;
 
 use vrrp::codec::{self, Advert, VRRP_GROUP};
