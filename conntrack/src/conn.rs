@@ -64,7 +64,15 @@ pub struct Conn {
     /// Client-side packets seen (the kernel's `cp->in_pkts`, which decides
     /// when a connection is sent to the sync backups).
     pub(crate) in_pkts: u32,
+    /// The caller's next-hop handle per direction (`Dir::In`, `Dir::Out`):
+    /// the dataplane remembers here how a packet of this connection leaves,
+    /// so an established packet skips the route and neighbour lookups. Zero
+    /// when the connection is created; the table never reads it.
+    pub hop: [u16; 2],
 }
+
+// One cache line: the lookup's compare and the fast path's update touch only it.
+const _: () = assert!(std::mem::size_of::<Conn>() == 64);
 
 impl Conn {
     /// A free slot's contents.
@@ -80,6 +88,7 @@ impl Conn {
         flags: 0,
         synced: TcpState::None,
         in_pkts: 0,
+        hop: [0; 2],
     };
 
     pub(crate) fn from_new(c: &NewConn, expires: Millis) -> Self {
@@ -95,6 +104,7 @@ impl Conn {
             flags: F_IN_USE | if c.input_only { F_INPUT_ONLY } else { 0 },
             synced: TcpState::None,
             in_pkts: 0,
+            hop: [0; 2],
         }
     }
 
@@ -142,6 +152,34 @@ impl Conn {
 
     pub(crate) fn in_use(&self) -> bool {
         self.flags & F_IN_USE != 0
+    }
+}
+
+/// A connection found for a packet, borrowed from its table to be updated in
+/// place: read through `Deref`; only the deadline and the next-hop handles
+/// change (the tuples stay, or the index would no longer find it).
+pub struct ConnMut<'a>(pub(crate) &'a mut Conn);
+
+impl ConnMut<'_> {
+    /// Moves the deadline to `expires` when that is not earlier than the
+    /// current one (a packet that keeps the state, with the state's timeout
+    /// unchanged). An earlier deadline is refused (false): the timer wheel
+    /// must then be told, which `ConnTable::update` does.
+    #[inline]
+    pub fn extend(&mut self, expires: Millis) -> bool {
+        let later = expires >= self.0.expires;
+        if later {
+            self.0.expires = expires;
+        }
+        later
+    }
+}
+
+impl std::ops::Deref for ConnMut<'_> {
+    type Target = Conn;
+    #[inline]
+    fn deref(&self) -> &Conn {
+        self.0
     }
 }
 

@@ -25,7 +25,7 @@ mod wheel;
 /// Milliseconds on the caller's clock (monotonic; pcap time in replay).
 pub type Millis = u64;
 
-pub use conn::{Conn, ConnId, NewConn, Transition};
+pub use conn::{Conn, ConnId, ConnMut, NewConn, Transition};
 pub use error::{InsertError, PortPoolError};
 pub use mem::Backing;
 pub use portpool::{port_owner, LocalPortPool, DEFAULT_PORT_RANGE};

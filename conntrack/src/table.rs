@@ -1,6 +1,6 @@
 //! The per-core connection table: slab + two-way tuple index + timer wheel.
 
-use crate::conn::{Conn, ConnId, NewConn, Transition, F_INPUT_ONLY, F_REPLY_INDEXED};
+use crate::conn::{Conn, ConnId, ConnMut, NewConn, Transition, F_INPUT_ONLY, F_REPLY_INDEXED};
 use crate::error::InsertError;
 use crate::index::{Index, Probe};
 use crate::mem::{empty_vec, filled_vec, prefetch, Backing};
@@ -44,9 +44,18 @@ pub struct ConnTable {
     index: Index,
     wheel: Wheel,
     timeouts: Timeouts,
+    /// `steady_timeout` per protocol (TCP ESTABLISHED, UDP), from `timeouts`.
+    steady: [Millis; 2],
     secure_tcp: bool,
     len: usize,
     capacity: usize,
+}
+
+fn steady_of(t: &Timeouts) -> [Millis; 2] {
+    [
+        secs_to_ms(t.tcp_state(TcpState::Established)),
+        secs_to_ms(t.udp),
+    ]
 }
 
 fn node(slot: u32, dir: Dir) -> u32 {
@@ -74,6 +83,7 @@ impl ConnTable {
             free: empty_vec(capacity, 0, backing),
             index: Index::new(capacity * 2, HashSeed::from_u64(seed), backing),
             wheel: Wheel::new(capacity, 0, backing),
+            steady: steady_of(&timeouts),
             timeouts,
             secure_tcp: false,
             len: 0,
@@ -106,6 +116,33 @@ impl ConnTable {
             on_expire(&c);
         }
         None
+    }
+
+    /// The fast path's lookup: the connection of `t` (live or not: the caller
+    /// compares `expires` with its clock), the packet's direction, and the
+    /// entry to update in place.
+    #[inline]
+    pub fn find_mut(&mut self, t: &Tuple) -> Option<(ConnId, Dir, ConnMut<'_>)> {
+        let (id, dir) = self.lookup(t)?;
+        let c = self.slab.get_mut(id.0 as usize)?;
+        Some((id, dir, ConnMut(c)))
+    }
+
+    /// Sets every connection's next-hop handles back to 0 (the caller's
+    /// numbering restarted). Walks the used part of the table.
+    pub fn clear_hops(&mut self) {
+        let used = self.hwm as usize;
+        for c in self.slab.iter_mut().take(used) {
+            c.hop = [0; 2];
+        }
+    }
+
+    /// Records the caller's next-hop handle of one direction of `id`.
+    #[inline]
+    pub fn set_hop(&mut self, id: ConnId, dir: Dir, hop: u16) {
+        if let Some(c) = self.slab.get_mut(id.0 as usize).filter(|c| c.in_use()) {
+            c.hop[dir as usize] = hop;
+        }
     }
 
     #[inline]
@@ -396,7 +433,16 @@ impl ConnTable {
 
     /// Timeouts apply from the next packet of each connection, as in the kernel.
     pub fn set_timeouts(&mut self, t: Timeouts) {
+        self.steady = steady_of(&t);
         self.timeouts = t;
+    }
+
+    /// How long an entry lives after a packet that leaves its state as it
+    /// was, in the common steady case: an ESTABLISHED TCP connection seeing
+    /// a plain ACK (every state table keeps it ESTABLISHED) or a UDP packet.
+    #[inline]
+    pub fn steady_timeout(&self, proto: Proto) -> Millis {
+        self.steady[usize::from(proto == Proto::Udp)]
     }
 
     pub fn timeouts(&self) -> &Timeouts {

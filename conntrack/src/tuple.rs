@@ -109,9 +109,9 @@ fn fold_mul(x: u64, y: u64) -> u64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dir {
     /// client -> director (to VIP)
-    In,
+    In = 0,
     /// real server -> director (the reply)
-    Out,
+    Out = 1,
 }
 
 #[cfg(test)]

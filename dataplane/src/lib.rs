@@ -1,5 +1,6 @@
 //! DPDK-free packet path: wire views, pipeline, forwarding, ARP, routes,
 //! the generic worker loop and offline replay.
+pub mod egress;
 pub mod fabric;
 pub mod forward;
 pub mod frame;

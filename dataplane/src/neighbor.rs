@@ -47,6 +47,11 @@ pub struct Pending<F> {
 pub struct NeighborTable<F> {
     /// When `expire` last walked the tables (it runs at most every `AGEING_MS`).
     last_ageing: Millis,
+    /// Changes whenever an answer `lookup` gave may no longer hold: statics
+    /// replaced, a MAC changed or was forgotten, or an entry became due for a
+    /// refreshing request (which only `lookup` sends). Whoever remembers
+    /// answers (the pipeline's next hops) drops them when it moves.
+    epoch: u32,
     statics: HashMap<(usize, Ipv4Addr), MacAddr>,
     dynamic: HashMap<(usize, Ipv4Addr), Dynamic>,
     pending: Vec<Pending<F>>,
@@ -65,6 +70,7 @@ impl<F> NeighborTable<F> {
     pub fn new(s: &Snapshot) -> Self {
         let mut t = NeighborTable {
             last_ageing: 0,
+            epoch: 0,
             statics: HashMap::with_capacity(s.neighbors.len()),
             dynamic: HashMap::with_capacity(MAX_DYNAMIC),
             pending: Vec::with_capacity(MAX_PENDING),
@@ -75,6 +81,7 @@ impl<F> NeighborTable<F> {
 
     /// Replaces the static entries (on a new snapshot); learned ones stay.
     pub fn set_statics(&mut self, s: &Snapshot) {
+        self.epoch = self.epoch.wrapping_add(1);
         self.statics.clear();
         for n in &s.neighbors {
             self.statics.insert((n.port, n.ip), n.mac);
@@ -92,6 +99,7 @@ impl<F> NeighborTable<F> {
         let age = now.saturating_sub(d.confirmed);
         if age >= REACHABLE_MS {
             d.mac = None;
+            self.epoch = self.epoch.wrapping_add(1);
             return None;
         }
         let refresh = age >= REFRESH_MS
@@ -158,6 +166,9 @@ impl<F> NeighborTable<F> {
             return;
         }
         if let Some(d) = self.dynamic.get_mut(&(port, ip)) {
+            if d.mac.is_some_and(|old| old != mac) {
+                self.epoch = self.epoch.wrapping_add(1);
+            }
             *d = Dynamic {
                 mac: Some(mac),
                 confirmed: now,
@@ -203,11 +214,31 @@ impl<F> NeighborTable<F> {
                 i += 1;
             }
         }
+        let mut moved = false;
         self.dynamic.retain(|_, d| match d.mac {
-            Some(_) => now.saturating_sub(d.confirmed) < REACHABLE_MS,
+            Some(_) => {
+                let age = now.saturating_sub(d.confirmed);
+                // Due for a refreshing request: only `lookup` sends one, so
+                // remembered answers must come back to it.
+                moved |= age >= REFRESH_MS
+                    && d.requested
+                        .is_none_or(|r| now.saturating_sub(r) >= REQUEST_INTERVAL_MS);
+                let keep = age < REACHABLE_MS;
+                moved |= !keep;
+                keep
+            }
             None => d
                 .requested
                 .is_some_and(|r| now.saturating_sub(r) < PENDING_MS),
         });
+        if moved {
+            self.epoch = self.epoch.wrapping_add(1);
+        }
+    }
+
+    /// See the field: compare two readings to learn whether answers moved.
+    #[inline]
+    pub fn epoch(&self) -> u32 {
+        self.epoch
     }
 }

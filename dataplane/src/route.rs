@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use crate::snapshot::{Ipv4Prefix, Snapshot};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Entry {
     /// Network and mask as host-order words, so a match is one AND and compare.
     net: u32,
@@ -28,7 +28,7 @@ impl Entry {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RouteTable {
     entries: Vec<Entry>,
 }

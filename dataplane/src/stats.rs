@@ -172,6 +172,9 @@ pub struct CoreStats {
     pub tx_packets: Counter,
     pub tx_bytes: Counter,
     pub redirected: Counter,
+    /// Frames the established fast path left to the full path (new
+    /// connections, state changes, ARP, ICMP, hops not remembered yet ...).
+    pub full_path: Counter,
     pub conns_created: Counter,
     /// Closing entries a new SYN on their tuple expired (port reuse).
     pub conns_reused: Counter,
@@ -198,6 +201,7 @@ impl Default for CoreStats {
             tx_packets: Counter::default(),
             tx_bytes: Counter::default(),
             redirected: Counter::default(),
+            full_path: Counter::default(),
             conns_created: Counter::default(),
             conns_reused: Counter::default(),
             arp_replies: Counter::default(),

@@ -118,25 +118,120 @@ pub fn encapsulate<F: Frame>(
     // into the bytes it leaves behind.
     buf.copy_within(extra..extra + ETH_LEN, 0);
     let (outer, seg) = buf[ETH_LEN..].split_at_mut(OUTER_LEN);
-    outer.fill(0);
-    outer[0] = 0x45;
-    outer[1] = tos;
-    let mut ip = Ipv4Packet::new_unchecked(outer);
+    let Some(outer) = outer.first_chunk_mut::<OUTER_LEN>() else {
+        return Err(EncapError::Malformed(WireError::Truncated));
+    };
     // tl + extra <= mtu <= u16::MAX, so this cannot truncate.
-    ip.set_total_len((tl + extra) as u16);
-    ip.set_ident(ident);
-    ip.set_dont_frag(df);
-    ip.set_ttl(OUTER_TTL);
-    ip.set_protocol(IpProtocol(outer_protocol(encap)));
-    ip.set_src_addr(outer_src);
-    ip.set_dst_addr(outer_dst);
-    ip.fill_checksum();
+    let outer_hdr = Outer {
+        tos,
+        total: (tl + extra) as u16,
+        ident,
+        df,
+        protocol: outer_protocol(encap),
+        src: outer_src,
+        dst: outer_dst,
+    };
+    outer_hdr.write(outer);
     match encap {
         Encap::Ipip => {}
         Encap::Gue { port, csum } => gue::write(seg, (outer_src, outer_dst), (sport, port), csum),
         Encap::Gre { csum } => gre::write(seg, csum),
     }
     Ok(())
+}
+
+/// The outer IPv4 header's variable fields (version 4, no options, TTL
+/// `OUTER_TTL`, fragment offset 0).
+struct Outer {
+    tos: u8,
+    total: u16,
+    ident: u16,
+    df: bool,
+    protocol: u8,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+}
+
+impl Outer {
+    /// Writes the whole header, checksum included.
+    #[inline]
+    fn write(&self, h: &mut [u8; OUTER_LEN]) {
+        let (s, d) = (self.src.octets(), self.dst.octets());
+        let flags = if self.df { 0x40 } else { 0 };
+        let t = self.total.to_be_bytes();
+        let id = self.ident.to_be_bytes();
+        *h = [
+            0x45,
+            self.tos,
+            t[0],
+            t[1],
+            id[0],
+            id[1],
+            flags,
+            0,
+            OUTER_TTL,
+            self.protocol,
+            0,
+            0,
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            d[0],
+            d[1],
+            d[2],
+            d[3],
+        ];
+        let sum: u32 = h
+            .chunks_exact(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .sum();
+        let sum = (sum & 0xffff) + (sum >> 16);
+        let sum = (sum & 0xffff) + (sum >> 16);
+        h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    }
+}
+
+/// IPIP around a packet the caller already validated: an unfragmented IPv4
+/// packet without options, `tl` bytes long, that fits the link with the outer
+/// header (the established fast path checked all of it). The same frame
+/// `encapsulate` would build for `Encap::Ipip`; false (frame unchanged) when
+/// the buffer has no headroom.
+#[inline]
+pub fn encapsulate_ipip_known<F: Frame>(
+    frame: &mut F,
+    tl: usize,
+    outer_src: Ipv4Addr,
+    outer_dst: Ipv4Addr,
+) -> bool {
+    let Some(inner) = frame.data().get(ETH_LEN..ETH_LEN + 20) else {
+        return false;
+    };
+    let hdr = Outer {
+        tos: inner[1],
+        total: (tl + OUTER_LEN) as u16,
+        ident: outer_ident(
+            u16::from_be_bytes([inner[4], inner[5]]),
+            Ipv4Addr::new(inner[12], inner[13], inner[14], inner[15]),
+        ),
+        df: inner[6] & 0x40 != 0,
+        protocol: IPPROTO_IPIP,
+        src: outer_src,
+        dst: outer_dst,
+    };
+    if !frame.prepend(OUTER_LEN) {
+        return false;
+    }
+    let _ = frame.set_len(OUTER_LEN + ETH_LEN + tl);
+    let buf = frame.data_mut();
+    buf.copy_within(OUTER_LEN..OUTER_LEN + ETH_LEN, 0);
+    if let Some(outer) = buf
+        .get_mut(ETH_LEN..ETH_LEN + OUTER_LEN)
+        .and_then(|b| b.first_chunk_mut::<OUTER_LEN>())
+    {
+        hdr.write(outer);
+    }
+    true
 }
 
 /// Largest MSS a SYN may announce so that a full segment (inner IPv4 20 +

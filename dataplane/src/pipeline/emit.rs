@@ -4,7 +4,9 @@ use std::net::Ipv4Addr;
 
 use conntrack::Millis;
 
+use super::xmit::outer_src;
 use super::{Output, Pipeline};
+use crate::egress::Resolved;
 use crate::frame::Frame;
 use crate::neighbor::Miss;
 use crate::stats::DropReason;
@@ -30,6 +32,18 @@ impl<F: Frame> Pipeline<F> {
         match self.neigh.lookup(hop.port, hop.gateway, now) {
             Some((mac, refresh)) => {
                 set_macs(&mut frame, src_mac, mac);
+                if let Some((id, dir)) = self.remember.take() {
+                    let r = Resolved {
+                        port: hop.port,
+                        gateway: hop.gateway,
+                        src_mac,
+                        dst_mac: mac,
+                        mtu: port.mtu,
+                        outer_src: outer_src(port, hop.gateway),
+                    };
+                    let n = self.egress.remember(&r, self.neigh.epoch());
+                    self.conns.set_hop(id, dir, n);
+                }
                 self.transmit(hop.port, frame, out);
                 if refresh {
                     self.send_arp_request(hop.port, hop.gateway, out);

@@ -2,6 +2,7 @@
 //! workers and offline replay. Nothing here locks or allocates per packet.
 mod arp;
 mod emit;
+mod fast;
 mod host;
 mod icmp_err;
 mod l4;
@@ -18,10 +19,11 @@ mod xmit;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-use conntrack::{Conn, ConnId, ConnTable, Millis, Proto, TemplateTable};
+use conntrack::{Conn, ConnId, ConnTable, Dir, Millis, Proto, TemplateTable};
 use hashbrown::HashMap;
 pub use sync::{sync_owner, SyncRefusal};
 
+use crate::egress::Egresses;
 use crate::frame::Frame;
 use crate::host::{HostCounters, RateGate};
 use crate::neighbor::{NeighborTable, NeighborUpdate, Pending, MAX_PENDING};
@@ -93,6 +95,15 @@ pub struct Pipeline<F> {
     vrrp: vrrp::VrrpView,
     /// Connection sync with the sync thread, when configured.
     sync: Option<Arc<crate::sync_rings::SyncRings>>,
+    /// The snapshot's `expire_nodest_conn`, read by the fast path.
+    expire_nodest_conn: bool,
+    /// Per port: its MAC, the destination of every frame the fast path takes.
+    port_macs: Vec<[u8; 6]>,
+    /// Next hops the fast path reuses.
+    egress: Egresses,
+    /// The connection direction whose next hop the full path is to remember
+    /// once it has resolved it for this frame (`emit`).
+    remember: Option<(ConnId, Dir)>,
 }
 
 impl<F: Frame> Pipeline<F> {
@@ -117,6 +128,10 @@ impl<F: Frame> Pipeline<F> {
             host_counters: snap.ports.iter().map(|_| HostCounters::default()).collect(),
             vrrp: vrrp::VrrpView::default(),
             sync: None,
+            expire_nodest_conn: false,
+            port_macs: Vec::new(),
+            egress: Egresses::default(),
+            remember: None,
             routes: RouteTable::default(),
             services: Vec::new(),
             exact: HashMap::new(),
@@ -198,7 +213,13 @@ impl<F: Frame> Pipeline<F> {
             .iter()
             .filter_map(|s| s.persistence.as_ref())
             .fold(u32::MAX, |m, p| m & u32::from(p.netmask));
-        self.routes = RouteTable::from_snapshot(&snap);
+        let routes = RouteTable::from_snapshot(&snap);
+        if routes != self.routes && self.egress.new_era() {
+            self.conns.clear_hops();
+        }
+        self.routes = routes;
+        self.port_macs = snap.ports.iter().map(|p| p.mac.0).collect();
+        self.expire_nodest_conn = snap.expire_nodest_conn;
         self.set_host_gates(&snap);
         self.neigh.set_statics(&snap);
         self.conns.set_timeouts(snap.timeouts);
@@ -262,10 +283,23 @@ impl<F: Frame> Pipeline<F> {
     }
 
     /// Handles one received frame: it is sent, parked or dropped (and counted).
-    pub fn process(&mut self, mut frame: F, in_port: usize, now: Millis, out: &mut impl Output<F>) {
+    #[inline]
+    pub fn process(&mut self, frame: F, in_port: usize, now: Millis, out: &mut impl Output<F>) {
         self.stats.rx_packets.add(1);
         self.stats.rx_bytes.add(frame.len() as u64);
+        if let Err(frame) = self.fast(frame, in_port, now, out) {
+            self.full(frame, in_port, now, out);
+        }
+    }
+
+    /// Everything the fast path does not take: new connections, state
+    /// changes, ARP, ICMP, the host path, frames whose next hop is not
+    /// remembered yet (this path remembers it).
+    #[inline(never)]
+    fn full(&mut self, mut frame: F, in_port: usize, now: Millis, out: &mut impl Output<F>) {
+        self.stats.full_path.add(1);
         self.last_conn = None;
+        self.remember = None;
         match self.classify(&mut frame, in_port, now, out) {
             Verdict::Drop(r) => self.stats.count_drop(r),
             Verdict::Consumed => {}

@@ -12,7 +12,7 @@ use crate::forward::icmp_gen::build_frag_needed;
 use crate::forward::ipip::{clamp_syn_mss_for_tunnel, encapsulate, EncapError};
 use crate::forward::toa::{adjust_synack_mss_for_toa, insert_toa};
 use crate::frame::Frame;
-use crate::snapshot::{Encap, Forward};
+use crate::snapshot::{Encap, Forward, PortSpec};
 use crate::stats::DropReason;
 
 const SYN: u8 = 0x02;
@@ -44,6 +44,8 @@ impl<F: Frame> Pipeline<F> {
             return Verdict::Drop(DropReason::NoDestination);
         }
         let t = self.conns.update(id, dir, TcpFlags(h.flags), now);
+        // Where this direction leaves is remembered once `emit` resolved it.
+        self.remember = Some((id, dir));
         let len = frame.len();
         if let Some(s) = self.svc_mut(svc) {
             s.conn_changed(dest, t.was_active, t.is_active);
@@ -141,12 +143,11 @@ impl<F: Frame> Pipeline<F> {
             return Verdict::Drop(DropReason::NoRoute);
         };
         let mtu = port.mtu;
-        let outer_src = port
-            .addresses
-            .iter()
-            .find(|a| a.contains(hop.gateway))
-            .or(port.addresses.first())
-            .map_or(Ipv4Addr::UNSPECIFIED, |a| a.addr);
+        let outer_src = outer_src(port, hop.gateway);
+        if encap != Encap::Ipip {
+            // The fast path builds IPIP only.
+            self.remember = None;
+        }
         if h.proto == Proto::Tcp && h.flags & SYN != 0 {
             let _ = clamp_syn_mss_for_tunnel(frame, mtu, encap);
         }
@@ -158,6 +159,7 @@ impl<F: Frame> Pipeline<F> {
             }) => {
                 // The message is built in place, so the original is copied
                 // first (into preallocated scratch: no allocation here).
+                self.remember = None;
                 self.scratch.clear();
                 let n = frame.len().min(self.scratch.capacity());
                 self.scratch.extend_from_slice(&frame.data()[..n]);
@@ -174,6 +176,16 @@ impl<F: Frame> Pipeline<F> {
             Err(EncapError::Malformed(_)) => Verdict::Drop(DropReason::TruncatedIp),
         }
     }
+}
+
+/// A tunnel's outer source towards `gateway`: the port's address on the
+/// gateway's subnet, else its first.
+pub(super) fn outer_src(port: &PortSpec, gateway: Ipv4Addr) -> Ipv4Addr {
+    port.addresses
+        .iter()
+        .find(|a| a.contains(gateway))
+        .or(port.addresses.first())
+        .map_or(Ipv4Addr::UNSPECIFIED, |a| a.addr)
 }
 
 /// FullNAT: makes the packet read `to` (both addresses and ports).
