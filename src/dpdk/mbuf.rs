@@ -41,8 +41,10 @@ impl Mbuf {
     }
 
     /// Whether the packet spans more than one segment (we only process one).
+    /// Reads `nb_segs`, in the mbuf's first cache line (the one rx already
+    /// touched), not `next`, which sits in the second.
     pub fn is_chained(&self) -> bool {
-        !self.m().next.is_null()
+        self.m().nb_segs > 1
     }
 }
 

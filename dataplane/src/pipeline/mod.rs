@@ -398,7 +398,7 @@ impl<F: Frame> Pipeline<F> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn transmit(&mut self, port: usize, frame: F, out: &mut impl Output<F>) {
         self.stats.tx_packets.add(1);
         self.stats.tx_bytes.add(frame.len() as u64);
