@@ -56,6 +56,7 @@ impl MetricsSource for Metrics {
                     tx_packets: s.tx_packets.get(),
                     tx_bytes: s.tx_bytes.get(),
                     redirects: s.redirected.get(),
+                    full_path: s.full_path.get(),
                     drops: DropReason::ALL
                         .iter()
                         .map(|r| (r.name().to_owned(), s.drops_of(*r)))

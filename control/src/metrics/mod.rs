@@ -27,6 +27,8 @@ pub struct CoreMetrics {
     pub tx_bytes: u64,
     /// Packets handed to another core (reply to the owner of a connection).
     pub redirects: u64,
+    /// Frames the established fast path left to the full path.
+    pub full_path: u64,
     /// Drops by reason name.
     pub drops: Vec<(String, u64)>,
     /// Connection-table entries in use, and its capacity.
@@ -326,6 +328,11 @@ pub fn render(cfg: &Config, counters: &Counters, daemon: &DaemonMetrics) -> Resu
         "Packets handed to the core that owns their connection",
         &core,
     )?;
+    let full = f.counter(
+        "ferrovs_core_full_path_packets_total",
+        "Frames the established fast path left to the full path (new connections, state changes, ARP, ICMP, next hops to resolve)",
+        &core,
+    )?;
     let drops = f.counter(
         "ferrovs_core_drops_total",
         "Packets dropped, by reason",
@@ -349,6 +356,7 @@ pub fn render(cfg: &Config, counters: &Counters, daemon: &DaemonMetrics) -> Resu
         tx_p.with_label_values(&l).inc_by(c.tx_packets);
         tx_b.with_label_values(&l).inc_by(c.tx_bytes);
         redir.with_label_values(&l).inc_by(c.redirects);
+        full.with_label_values(&l).inc_by(c.full_path);
         for (reason, n) in &c.drops {
             drops
                 .with_label_values(&[id.as_str(), reason.as_str()])

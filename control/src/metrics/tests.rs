@@ -83,6 +83,7 @@ fn sample() -> (Config, Counters, DaemonMetrics) {
             tx_packets: 990,
             tx_bytes: 63000,
             redirects: 7,
+            full_path: 9,
             drops: vec![("no_service".into(), 3), ("bad_checksum".into(), 1)],
             conns: 12,
             conn_capacity: 1 << 20,
@@ -200,6 +201,10 @@ fn exposition_parses_and_has_the_values() {
         3.0
     );
     assert_eq!(get(r#"ferrovs_core_redirects_total{core="1"}"#), 7.0);
+    assert_eq!(
+        get(r#"ferrovs_core_full_path_packets_total{core="1"}"#),
+        9.0
+    );
     assert_eq!(get(r#"ferrovs_conn_table_entries{core="1"}"#), 12.0);
     assert_eq!(get("ferrovs_mbufs_in_use"), 512.0);
     assert_eq!(get(r#"ferrovs_port_flow_steering{port="eth0"}"#), 1.0);
