@@ -91,6 +91,9 @@ impl TcpFlags {
     pub const RST: u8 = 0x04;
     pub const PSH: u8 = 0x08;
     pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
 
     /// The single class IPVS sees in a segment: RST beats SYN beats FIN beats ACK.
     /// `None` when none of the four is set.

@@ -29,5 +29,4 @@ pub use icmp_gen::{build_frag_needed, IcmpGenError};
 pub use ipip::{clamp_syn_mss_for_tunnel, encapsulate, overhead, EncapError};
 pub use toa::{adjust_synack_mss_for_toa, insert_toa, ToaError, TOA_KIND, TOA_LEN};
 
-/// Length of the Ethernet II header every frame here starts with.
-pub(crate) const ETH_LEN: usize = 14;
+pub(crate) use crate::wire::ETH_LEN;

@@ -12,7 +12,7 @@ use crate::neighbor::NeighborUpdate;
 use crate::stats::DropReason;
 use crate::wire::{ArpOp, ArpPacket, EtherType, EthernetFrame, MacAddr};
 
-const ETH_LEN: usize = 14;
+use crate::wire::ETH_LEN;
 /// ARP frames are padded to the Ethernet minimum (60 bytes without FCS).
 const MIN_FRAME: usize = 60;
 

@@ -19,7 +19,7 @@ use crate::forward::ipip::{encapsulate_ipip_known, OUTER_LEN};
 use crate::frame::Frame;
 use crate::snapshot::Forward;
 
-const ETH_LEN: usize = 14;
+use crate::wire::ETH_LEN;
 const IPV4_NO_OPTIONS: u8 = 0x45;
 /// The flags that decide IPVS's class of a segment: it is ACK when ACK is
 /// the only one of them set (`TcpFlags::class`).

@@ -13,7 +13,7 @@ use crate::snapshot::Forward;
 use crate::stats::DropReason;
 use crate::wire::{IcmpType, Icmpv4Packet, IpProtocol, Ipv4Packet};
 
-const ETH_LEN: usize = 14;
+use crate::wire::ETH_LEN;
 
 impl<F: Frame> Pipeline<F> {
     /// `data` is the whole frame; `hl`/`tl` bound the validated IPv4 packet.

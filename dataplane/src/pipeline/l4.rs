@@ -3,7 +3,7 @@
 //! mode. Headers are parsed once; rewrites patch checksums incrementally.
 use std::net::Ipv4Addr;
 
-use conntrack::{ConnId, Dir, InsertError, Millis, NewConn, Proto, Tuple};
+use conntrack::{ConnId, Dir, InsertError, Millis, NewConn, Proto, TcpFlags, Tuple};
 use sched::PacketKey;
 
 use super::{tag, Pipeline, Verdict};
@@ -12,9 +12,7 @@ use crate::snapshot::Forward;
 use crate::stats::DropReason;
 use crate::wire::{IpProtocol, Ipv4Packet, TcpPacket, UdpPacket};
 
-const ETH_LEN: usize = 14;
-const TCP_SYN: u8 = 0x02;
-const TCP_RST: u8 = 0x04;
+use crate::wire::ETH_LEN;
 const ICMP_ECHO_REQUEST: u8 = 8;
 
 /// What the pipeline needs from the L3/L4 headers, read once.
@@ -173,7 +171,7 @@ impl<F: Frame> Pipeline<F> {
         now: Millis,
     ) -> Result<ConnId, DropReason> {
         // IPVS schedules a new TCP connection only on a SYN without RST.
-        if h.proto == Proto::Tcp && (h.flags & (TCP_SYN | TCP_RST)) != TCP_SYN {
+        if h.proto == Proto::Tcp && (h.flags & (TcpFlags::SYN | TcpFlags::RST)) != TcpFlags::SYN {
             return Err(DropReason::NoConnection);
         }
         let key = PacketKey {

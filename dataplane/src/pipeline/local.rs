@@ -8,7 +8,7 @@ use crate::frame::Frame;
 use crate::stats::DropReason;
 use crate::wire::{EthernetFrame, IcmpType, Icmpv4Packet, IpProtocol, Ipv4Packet};
 
-const ETH_LEN: usize = 14;
+use crate::wire::ETH_LEN;
 const REPLY_TTL: u8 = 64;
 
 impl<F: Frame> Pipeline<F> {

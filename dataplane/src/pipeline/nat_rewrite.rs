@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use conntrack::Proto;
 
-const ETH_LEN: usize = 14;
+use crate::wire::ETH_LEN;
 
 /// A new address and port for one side of the packet; `None` keeps that side.
 pub(super) type Endpoint = Option<(Ipv4Addr, u16)>;

@@ -17,7 +17,7 @@ use crate::frame::Frame;
 /// instructions (about 160 per packet, `pktloop ipp`), so it is skipped.
 pub const PREFETCH_MIN_CONNS: usize = 1 << 16;
 
-const ETH_LEN: usize = 14;
+use crate::wire::ETH_LEN;
 const ETHERTYPE_IPV4: [u8; 2] = [0x08, 0x00];
 
 /// The wire tuple of an unfragmented IPv4 TCP/UDP frame, if it looks like one.

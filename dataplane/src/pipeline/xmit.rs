@@ -15,9 +15,9 @@ use crate::frame::Frame;
 use crate::snapshot::{Encap, Forward, PortSpec};
 use crate::stats::DropReason;
 
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
-const FIN_SYN_RST: u8 = 0x07;
+const SYN: u8 = TcpFlags::SYN;
+const ACK: u8 = TcpFlags::ACK;
+const FIN_SYN_RST: u8 = TcpFlags::FIN | TcpFlags::SYN | TcpFlags::RST;
 
 impl<F: Frame> Pipeline<F> {
     pub(super) fn xmit(

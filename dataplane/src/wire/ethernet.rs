@@ -89,6 +89,9 @@ impl EtherType {
     pub const IPV6: EtherType = EtherType(0x86dd);
 }
 
+/// Length of the Ethernet II header every frame starts with (no VLAN tag).
+pub const ETH_LEN: usize = 14;
+
 mod field {
     use std::ops::{Range, RangeFrom};
     pub const DST: Range<usize> = 0..6;
@@ -104,7 +107,7 @@ pub struct EthernetFrame<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> EthernetFrame<T> {
-    pub const HEADER_LEN: usize = 14;
+    pub const HEADER_LEN: usize = ETH_LEN;
 
     /// Wraps without validation; accessors may panic on short buffers.
     pub fn new_unchecked(buffer: T) -> Self {

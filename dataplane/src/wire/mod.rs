@@ -19,7 +19,7 @@ mod testutil;
 
 pub use arp::{ArpOp, ArpPacket};
 pub use error::WireError;
-pub use ethernet::{EtherType, EthernetFrame, MacAddr, ParseMacError};
+pub use ethernet::{EtherType, EthernetFrame, MacAddr, ParseMacError, ETH_LEN};
 pub use icmp::{IcmpQuote, IcmpType, Icmpv4Packet};
 pub use ipv4::{IpProtocol, Ipv4Packet};
 pub use tcp::{TcpFlags, TcpOptionKind, TcpOptions, TcpPacket};

@@ -5,19 +5,9 @@ use std::net::Ipv4Addr;
 use super::checksum;
 use super::WireError;
 
-/// TCP flag bits, as found in the raw `flags()` byte.
-pub struct TcpFlags;
-
-impl TcpFlags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
-    pub const URG: u8 = 0x20;
-    pub const ECE: u8 = 0x40;
-    pub const CWR: u8 = 0x80;
-}
+/// TCP flag bits, as found in the raw `flags()` byte: one home, the
+/// connection tracker's (it also gives IPVS's class of a segment).
+pub use conntrack::TcpFlags;
 
 /// TCP option kinds the data plane knows by name.
 pub struct TcpOptionKind;
