@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use conntrack::LocalPortPool;
+use conntrack::{Dir, LocalPortPool};
 use sched::{Dest, DestChange, PacketKey, Scheduler};
 
 use crate::snapshot::{Encap, RealSpec, ServiceSpec};
@@ -28,6 +28,25 @@ pub struct ServiceCounters {
     pub service: TrafficStats,
     /// Indexed by real id.
     pub reals: Vec<RealCounters>,
+}
+
+impl ServiceCounters {
+    /// One packet of `len` bytes of a connection to real `dest`, travelling
+    /// `dir`: counted for the service and for the real.
+    #[inline]
+    pub fn count(&self, dest: u32, dir: Dir, len: usize) {
+        let real = self.reals.get(dest as usize).map(|r| &r.traffic);
+        match dir {
+            Dir::In => {
+                self.service.count_in(len);
+                real.inspect(|r| r.count_in(len));
+            }
+            Dir::Out => {
+                self.service.count_out(len);
+                real.inspect(|r| r.count_out(len));
+            }
+        }
+    }
 }
 
 pub struct ServiceState {

@@ -179,18 +179,7 @@ impl<F: Frame> Pipeline<F> {
                 *eth = hop.eth;
             }
         }
-        let counters = &s.counters;
-        let real = counters.reals.get(dest as usize).map(|r| &r.traffic);
-        match dir {
-            Dir::In => {
-                counters.service.count_in(len);
-                real.inspect(|r| r.count_in(len));
-            }
-            Dir::Out => {
-                counters.service.count_out(len);
-                real.inspect(|r| r.count_out(len));
-            }
-        }
+        s.counters.count(dest, dir, len);
         let port = hop.port;
         self.last_conn = Some(id);
         if dir == Dir::In && self.sync.is_some() {

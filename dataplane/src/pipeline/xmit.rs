@@ -49,18 +49,7 @@ impl<F: Frame> Pipeline<F> {
         let len = frame.len();
         if let Some(s) = self.svc_mut(svc) {
             s.conn_changed(dest, t.was_active, t.is_active);
-            let counters = &s.counters;
-            let real = counters.reals.get(dest as usize).map(|r| &r.traffic);
-            match dir {
-                Dir::In => {
-                    counters.service.count_in(len);
-                    real.inspect(|r| r.count_in(len));
-                }
-                Dir::Out => {
-                    counters.service.count_out(len);
-                    real.inspect(|r| r.count_out(len));
-                }
-            }
+            s.counters.count(dest, dir, len);
         }
         match (tag::forward(ctag), dir) {
             (Forward::Nat, Dir::In) => {
