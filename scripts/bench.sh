@@ -3,6 +3,8 @@
 # (results.json, results.md, *.svg; raw inputs in bench/results/raw/).
 #   1. build (release)          4. packet rate over memif vs the bounce reflector (root)
 #   2. pktloop under callgrind  5. peers on the namespace lab: ferrovs, HAProxy, nginx (root)
+#      (ipp: per packet; ipc:
+#      per whole connection)
 #   3. criterion micro-benches  6. host path: kernel twin throughput on the lab, memif
 #                                  packet rate without / with an idle / with a busy twin (root)
 #                               7. VRRP failover: takeover time over FO_ROUNDS SIGKILLs of the
@@ -11,7 +13,8 @@
 # Everything is bounded in time (whole run < 19 min on 2 cores). Parts that
 # need what the machine lacks (root, valgrind, hugepages) are skipped with a
 # message; the report then says "missing" for them.
-# Knobs: BENCH_SKIP="ipp micro pktrate peers hostpath failover" PKT_SECS PKT_ROUNDS PEER_SECS IPP_N IPP_N0
+# Knobs: BENCH_SKIP="ipp ipc micro pktrate peers hostpath failover" PKT_SECS PKT_ROUNDS PEER_SECS IPP_N IPP_N0
+#        IPC_N IPC_N0 (connections; N0 must cover 121 s of traffic at 10 ms per connection)
 #        HP_ROUNDS HP_MEMIF_ROUNDS HP_FILE_MB HP_SECS HP_RATE_PPS HP_BUDGET (bench/scripts/hostpath.sh)
 #        FO_ROUNDS FO_BUDGET FO_KA_RESERVE (bench/scripts/failover.sh)
 set -uo pipefail
@@ -72,8 +75,20 @@ if ! skipped ipp; then
   fi
 fi
 
+if ! skipped ipc; then
+  if command -v valgrind >/dev/null; then
+    step "pktloop under callgrind: instructions per whole short connection per mode (N=${IPC_N:-30000}, N0=${IPC_N0:-15000})"
+    timeout 300 "$REL/pktloop" ipc --n "${IPC_N:-30000}" --n0 "${IPC_N0:-15000}" --json "$RAW/ipc.json" \
+      --keep /tmp/ferrovs-pktloop-conn | sed 's/^/    /'
+    callgrind_annotate --auto=no --inclusive=yes --threshold=99 /tmp/ferrovs-pktloop-conn/callgrind.conn-nat.n.out \
+      > "$RAW/callgrind-conn-nat-inclusive.txt" 2>/dev/null || true
+  else
+    step "pktloop ipc: valgrind missing, skipped"
+  fi
+fi
+
 if ! skipped micro; then
-  step "criterion: pipeline (established per mode, new connection per scheduler)"
+  step "criterion: pipeline (established per mode, new connection per scheduler, whole connection per mode)"
   timeout 420 $CARGO bench -p ferrovs-bench --bench pipeline -- --noplot 2>/dev/null \
     | grep -E '^[a-z_]+/|time:' | grep -v '%' | sed 's/  */ /g;s/^/    /'
   step "criterion: connection sync per connection (encode on the master, install on a backup)"

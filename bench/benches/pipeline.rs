@@ -2,6 +2,11 @@
 //!   established/<mode>   one ACK of an established connection (256 flows, cycled)
 //!   new_conn/<scheduler> the SYN of a new connection: lookup miss, service
 //!                        match, scheduling over 8 weighted reals, insert, NAT
+//!   connection/<mode>    one whole short connection (bench/src/connection.rs:
+//!                        8 segments in nat and fullnat, the client's 5 in dr
+//!                        and tun) on a table in its steady state;
+//!                        connection/<mode>-harness the same frames without
+//!                        the pipeline, to subtract
 //! Connection lookup against table size lives in conntrack/benches/table.rs
 //! (scripts/bench.sh runs it).
 //!
@@ -9,7 +14,11 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
+use fvs_bench::connection::{ConnLoop, MS_PER_CONN};
 use fvs_bench::{new_conn_syn, pipeline_from_yaml, scheduler_yaml, Established, Mode, Recycle};
 
 /// Table capacity for the new-connection bench; the pipeline is rebuilt
@@ -17,12 +26,19 @@ use fvs_bench::{new_conn_syn, pipeline_from_yaml, scheduler_yaml, Established, M
 const CONN_MAX: u64 = 1 << 18;
 const REBUILD_AT: u32 = 200_000;
 
-fn established(c: &mut Criterion) {
-    let mut g = c.benchmark_group("established");
+/// A group of 20 two-second samples after half a second of warm-up, one
+/// element (packet, connection) per iteration.
+fn per_element<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
     g.warm_up_time(Duration::from_millis(500));
     g.measurement_time(Duration::from_secs(2));
     g.sample_size(20);
     g.throughput(Throughput::Elements(1));
+    g
+}
+
+fn established(c: &mut Criterion) {
+    let mut g = per_element(c, "established");
     for mode in Mode::ALL {
         let mut e = Established::new(mode, 256).expect("fixture");
         g.bench_function(BenchmarkId::from_parameter(mode.name()), |b| {
@@ -73,5 +89,33 @@ fn new_conn(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, established, new_conn);
+/// Connections run before timing: 130 s of traffic at `MS_PER_CONN`, past the
+/// 120 s after which each new connection expires an old one.
+const STEADY_AFTER: u64 = 130_000 / MS_PER_CONN;
+
+fn connection(c: &mut Criterion) {
+    let mut g = per_element(c, "connection");
+    for mode in Mode::CONNECTION {
+        for baseline in [false, true] {
+            let mut l = ConnLoop::new(mode, MS_PER_CONN).expect("connection fixture");
+            let id = if baseline {
+                l.run_baseline(STEADY_AFTER).expect("harness warm-up");
+                format!("{}-harness", mode.name())
+            } else {
+                l.run(STEADY_AFTER).expect("warm-up to the steady table");
+                mode.name().to_string()
+            };
+            g.bench_function(BenchmarkId::from_parameter(id), |b| {
+                if baseline {
+                    b.iter(|| black_box(l.run_baseline(1).expect("harness")))
+                } else {
+                    b.iter(|| black_box(l.run(1).expect("every segment forwarded")))
+                }
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, established, new_conn, connection);
 criterion_main!(benches);

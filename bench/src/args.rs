@@ -1,5 +1,6 @@
-//! The tiny `--name value` argument reading the bench tools share.
+//! The tiny `--name value` argument reading, and `--json PATH` writing, the bench tools share.
 use anyhow::{Context, Result};
+use serde::Serialize;
 
 /// The value after `name`, if present.
 pub fn arg<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -14,4 +15,13 @@ pub fn num(args: &[String], name: &str, default: u64) -> Result<u64> {
     arg(args, name)
         .map(|v| v.parse().with_context(|| format!("{name} {v}")))
         .unwrap_or(Ok(default))
+}
+
+/// Writes `report` as pretty JSON to the path after `--json`, if given.
+pub fn write_json(args: &[String], report: &impl Serialize) -> Result<()> {
+    if let Some(path) = arg(args, "--json") {
+        std::fs::write(path, serde_json::to_vec_pretty(report)?)
+            .with_context(|| format!("writing {path}"))?;
+    }
+    Ok(())
 }

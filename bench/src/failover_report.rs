@@ -5,14 +5,12 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::report::num;
+
 /// Seconds as milliseconds, or "-" when missing.
 fn ms(v: &Value) -> String {
     v.as_f64()
         .map_or("-".into(), |x| format!("{:.0}", x * 1000.0))
-}
-
-fn num(v: &Value, d: usize) -> String {
-    v.as_f64().map_or("-".into(), |x| format!("{x:.d$}"))
 }
 
 const SYSTEMS: [&str; 2] = ["ferrovs", "keepalived"];

@@ -5,9 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-fn num(v: &Value, d: usize) -> String {
-    v.as_f64().map_or("-".into(), |x| format!("{x:.d$}"))
-}
+use crate::report::num;
 
 /// The host-path section from bench/scripts/hostpath.sh's summary.
 pub fn host_path_md(md: &mut String, h: &Value) -> Result<(), std::fmt::Error> {

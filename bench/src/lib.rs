@@ -1,12 +1,17 @@
 //! Shared pieces of the ferrovs benchmarks: frame builders, an mbuf-like
 //! frame that can be refilled without allocating, an `Output` that recycles
-//! what the pipeline sends, and fixtures that open connections in each
-//! forwarding mode so that the steady-state (established) path can be timed.
+//! what the pipeline sends, fixtures that open connections in each
+//! forwarding mode so that the steady-state (established) path can be timed,
+//! and whole short connections (`connection`).
 pub mod args;
+pub mod callgrind;
 pub mod charts;
+pub mod connection;
+pub mod connection_report;
 pub mod failover_report;
 pub mod frames;
 pub mod hostpath_report;
+pub mod report;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -195,6 +200,10 @@ impl Mode {
         Mode::Tun,
     ];
 
+    /// The forwarding methods a whole connection runs in (`connection`): the
+    /// client's side of each; the reply modes are part of the two-way ones.
+    pub const CONNECTION: [Mode; 4] = [Mode::Nat, Mode::FullNat, Mode::Dr, Mode::Tun];
+
     pub fn name(self) -> &'static str {
         match self {
             Mode::Nat => "nat",
@@ -215,6 +224,14 @@ impl Mode {
             })
     }
 
+    /// A comma-separated list of modes, or `default` without one.
+    pub fn parse_list(list: Option<&str>, default: &[Mode]) -> Result<Vec<Mode>> {
+        match list {
+            Some(l) => l.split(',').map(Mode::parse).collect(),
+            None => Ok(default.to_vec()),
+        }
+    }
+
     /// The fixture config and the VIP of the service for this mode.
     fn fixture(self) -> (&'static str, Ipv4Addr) {
         match self {
@@ -226,7 +243,7 @@ impl Mode {
     }
 
     /// Whether the real server's replies pass through the director.
-    fn two_way(self) -> bool {
+    pub fn two_way(self) -> bool {
         matches!(
             self,
             Mode::Nat | Mode::NatReply | Mode::FullNat | Mode::FullNatReply

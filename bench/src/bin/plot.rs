@@ -9,9 +9,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use fvs_bench::callgrind::profile_md;
 use fvs_bench::charts::{bar_chart, peers_chart};
+use fvs_bench::connection_report::ConnResults;
 use fvs_bench::failover_report::failover_md;
 use fvs_bench::hostpath_report::host_path_md;
+use fvs_bench::report::{mode_bars, num};
 use serde_json::{json, Value};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -61,6 +64,9 @@ fn main() -> Result<()> {
 
     let meta = read_json(&raw.join("meta.json")).unwrap_or(json!({}));
     let ipp = read_json(&raw.join("ipp.json"));
+    let conns = ConnResults::gather(read_json(&raw.join("ipc.json")), |id| {
+        criterion_ns(&crit, id)
+    });
 
     // Criterion: established path per mode, new connection per scheduler,
     // conntrack lookups per table size.
@@ -165,6 +171,7 @@ fn main() -> Result<()> {
     let results = json!({
         "meta": meta,
         "instructions_per_packet": ipp,
+        "connection": conns.json(),
         "micro_ns": {
             "established": established,
             "new_conn": new_conn,
@@ -190,25 +197,17 @@ fn main() -> Result<()> {
 
     // ---- charts
     if let Some(ipp) = &ipp {
-        let bars: Vec<(String, f64)> = ipp["modes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|m| {
-                (
-                    m["mode"].as_str().unwrap_or("?").to_string(),
-                    m["pipeline"].as_f64().unwrap_or(0.0),
-                )
-            })
-            .collect();
         bar_chart(
             &out.join("ipp.svg"),
             "Instructions per packet, established flow (callgrind, harness subtracted)",
             "instructions / packet",
-            &bars,
+            &mode_bars(ipp, "pipeline"),
             Some((150.0, "target: NAT <= 150")),
             "{:.0}",
         )?;
+    }
+    if conns.present() {
+        conns.charts(&out)?;
     }
     if !established.is_empty() || !new_conn.is_empty() {
         let mut bars: Vec<(String, f64)> = MODES
@@ -275,7 +274,7 @@ fn main() -> Result<()> {
     writeln!(
         md,
         "Machine: {}. Run: {}. Commit: {}. Produced by `make bench` (scripts/bench.sh); \
-         charts: ipp.svg, micro.svg, lookup.svg, pktrate.svg, peers.svg.\n",
+         charts: ipp.svg, conn-ipc.svg, conn-ns.svg, micro.svg, lookup.svg, pktrate.svg, peers.svg.\n",
         meta["cpu"].as_str().unwrap_or("?"),
         meta["date"].as_str().unwrap_or("?"),
         meta["commit"].as_str().unwrap_or("?")
@@ -318,21 +317,19 @@ fn main() -> Result<()> {
         .and_then(|i| i["nat_profile"].as_array())
         .filter(|p| !p.is_empty())
     {
-        writeln!(
-            md,
-            "\nWhere an established NAT packet's instructions go (callgrind_annotate, N minus N0, per packet; \
-             self cost includes code inlined into the function):\n"
+        profile_md(
+            &mut md,
+            "Where an established NAT packet's instructions go (callgrind_annotate, N minus N0, per packet; \
+             self cost includes code inlined into the function):",
+            prof,
         )?;
-        writeln!(md, "| function | inclusive | self |\n|---|---:|---:|")?;
-        for f in prof {
-            writeln!(
-                md,
-                "| `{}` | {:.0} | {:.0} |",
-                f["function"].as_str().unwrap_or("?"),
-                f["inclusive"].as_f64().unwrap_or(0.0),
-                f["self_cost"].as_f64().unwrap_or(0.0)
-            )?;
-        }
+    }
+    if section(
+        &mut md,
+        "Whole short connections (instructions and ns per connection)",
+        conns.present(),
+    )? {
+        conns.md(&mut md)?;
     }
     if section(
         &mut md,
@@ -420,16 +417,15 @@ fn main() -> Result<()> {
             md,
             "| load balancer | new conn/s | keep-alive req/s | keep-alive p99 ms | bulk Gbit/s |\n|---|---:|---:|---:|---:|"
         )?;
-        let f = |v: &Value, d: usize| v.as_f64().map_or("-".into(), |x| format!("{x:.d$}"));
         for r in &peer_rows {
             writeln!(
                 md,
                 "| {} | {} | {} | {} | {} |",
                 r["lb"].as_str().unwrap_or("?"),
-                f(&r["new_conns_per_s"], 0),
-                f(&r["keepalive_req_per_s"], 0),
-                f(&r["keepalive_p99_ms"], 2),
-                f(&r["bulk_gbit_per_s"], 2)
+                num(&r["new_conns_per_s"], 0),
+                num(&r["keepalive_req_per_s"], 0),
+                num(&r["keepalive_p99_ms"], 2),
+                num(&r["bulk_gbit_per_s"], 2)
             )?;
         }
     }
@@ -456,7 +452,6 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// A number with `d` decimals, or "-" when missing.
 /// Writes a section heading, and "missing" when the run produced no data for
 /// it; returns whether the section's table should follow.
 fn section(md: &mut String, title: &str, present: bool) -> Result<bool, std::fmt::Error> {
