@@ -20,6 +20,20 @@ impl<F: Frame> Pipeline<F> {
         now: Millis,
         out: &mut impl Output<F>,
     ) {
+        // A connection direction that already knows its way out (a FIN, a
+        // state change on an established connection) skips the lookups.
+        if let Some((id, dir)) = self.remember {
+            let known = self.conns.get(id).map_or(0, |c| c.hop[dir as usize]);
+            if let Some(e) = self.egress.get(known, self.neigh.epoch()) {
+                let port = e.port;
+                if let Some(eth) = frame.data_mut().first_chunk_mut::<12>() {
+                    *eth = e.eth;
+                }
+                self.remember = None;
+                self.transmit(port, frame, out);
+                return;
+            }
+        }
         let Some(hop) = self.routes.lookup(dst) else {
             self.stats.count_drop(DropReason::NoRoute);
             return;
