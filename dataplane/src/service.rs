@@ -33,7 +33,7 @@ pub struct ServiceCounters {
 impl ServiceCounters {
     /// One packet of `len` bytes of a connection to real `dest`, travelling
     /// `dir`: counted for the service and for the real.
-    #[inline]
+    #[inline(always)]
     pub fn count(&self, dest: u32, dir: Dir, len: usize) {
         let real = self.reals.get(dest as usize).map(|r| &r.traffic);
         match dir {
