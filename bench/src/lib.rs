@@ -7,6 +7,7 @@ pub mod charts;
 pub mod failover_report;
 pub mod frames;
 pub mod hostpath_report;
+pub mod peers_report;
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
