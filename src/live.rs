@@ -153,7 +153,7 @@ pub fn run(config: Config, config_path: &std::path::Path) -> Result<()> {
     tracing::debug!(locks = ?locks.paths().collect::<Vec<_>>(), "port devices locked");
     let args = eal_args(&config);
     tracing::info!(?args, "initialising DPDK EAL");
-    let eal = Eal::init(&args).context("EAL initialisation")?;
+    let eal = Eal::init_keeping_cpus(&args).context("EAL initialisation")?;
     let pool = Arc::new(
         Mempool::new(
             &eal,

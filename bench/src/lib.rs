@@ -11,6 +11,7 @@ pub mod connection_report;
 pub mod failover_report;
 pub mod frames;
 pub mod hostpath_report;
+pub mod peers_report;
 pub mod report;
 
 use std::net::Ipv4Addr;

@@ -3,6 +3,9 @@
 use std::ffi::{c_char, CStr, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use nix::sched::{sched_getaffinity, sched_setaffinity};
+use nix::unistd::Pid;
+
 use super::error::DpdkError;
 use super::ffi;
 
@@ -43,6 +46,25 @@ impl Eal {
             return Err(DpdkError::from_errno("rte_eal_init"));
         }
         Ok(Eal { _private: () })
+    }
+
+    /// As `init`, then gives the calling thread back the CPUs it had before:
+    /// the EAL pins it to the main lcore (`-l 0`: CPU 0), and every thread
+    /// spawned from it afterwards would inherit that. `ferrovs run` spawns
+    /// its control threads (control socket, metrics, health checks, sync, the
+    /// host path without `workers.host_core`) from it; they stay where the
+    /// operator put the process (taskset, cpuset), not on CPU 0, which may be
+    /// a load generator's or another service's. Workers pin themselves.
+    pub fn init_keeping_cpus(args: &[String]) -> Result<Eal, DpdkError> {
+        // Pid 0: the calling thread.
+        let cpus = sched_getaffinity(Pid::from_raw(0)).ok();
+        let eal = Self::init(args)?;
+        if let Some(cpus) = cpus {
+            if let Err(e) = sched_setaffinity(Pid::from_raw(0), &cpus) {
+                tracing::warn!(error = %e, "could not give the main thread its CPUs back after EAL init");
+            }
+        }
+        Ok(eal)
     }
 
     /// Registers the calling (non-EAL) thread with DPDK so it gets an lcore id

@@ -14,7 +14,8 @@ use fvs_bench::charts::{bar_chart, peers_chart};
 use fvs_bench::connection_report::ConnResults;
 use fvs_bench::failover_report::failover_md;
 use fvs_bench::hostpath_report::host_path_md;
-use fvs_bench::report::{mode_bars, num};
+use fvs_bench::peers_report::{self, peers_md};
+use fvs_bench::report::mode_bars;
 use serde_json::{json, Value};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
@@ -52,7 +53,6 @@ const LOOKUP_KINDS: [(&str, f64); 7] = [
     ("floor_two_reads", 32.0),
 ];
 const PKT_MODES: [&str; 4] = ["nat", "fullnat", "dr", "tun"];
-const LBS: [&str; 3] = ["ferrovs", "haproxy", "nginx-stream"];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -119,49 +119,11 @@ fn main() -> Result<()> {
     }
     let bounce = best.get("bounce").copied();
 
-    // Peers: one line per (lb, test).
-    let mut peers: BTreeMap<(String, String), Value> = BTreeMap::new();
-    if let Ok(text) = std::fs::read_to_string(raw.join("peers.jsonl")) {
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            if let Ok(v) = serde_json::from_str::<Value>(line) {
-                let k = (
-                    v["lb"].as_str().unwrap_or("?").to_string(),
-                    v["test"].as_str().unwrap_or("?").to_string(),
-                );
-                peers.insert(k, v);
-            }
-        }
-    }
-    let peer = |lb: &str, test: &str| peers.get(&(lb.to_string(), test.to_string()));
-    let rate = |v: &Value| {
-        let w = &v["wrk"];
-        w["requests"].as_f64().unwrap_or(0.0) / (w["duration_us"].as_f64().unwrap_or(1.0) / 1e6)
-    };
-    let gbps = |v: &Value| {
-        let w = &v["wrk"];
-        w["bytes"].as_f64().unwrap_or(0.0) * 8.0
-            / (w["duration_us"].as_f64().unwrap_or(1.0) / 1e6)
-            / 1e9
-    };
-    let mut peer_rows = Vec::new();
-    for lb in LBS {
-        let conn = peer(lb, "conn");
-        let ka = peer(lb, "ka");
-        let bulk = peer(lb, "bulk");
-        if conn.is_none() && ka.is_none() && bulk.is_none() {
-            continue;
-        }
-        peer_rows.push(json!({
-            "lb": lb,
-            "new_conns_per_s": conn.map(rate),
-            "keepalive_req_per_s": ka.map(rate),
-            "keepalive_p99_ms": ka.and_then(|v| v["wrk"]["p99_us"].as_f64()).map(|u| u / 1000.0),
-            "keepalive_p50_ms": ka.and_then(|v| v["wrk"]["p50_us"].as_f64()).map(|u| u / 1000.0),
-            "conn_p99_ms": conn.and_then(|v| v["wrk"]["p99_us"].as_f64()).map(|u| u / 1000.0),
-            "bulk_gbit_per_s": bulk.map(gbps),
-            "raw": {"conn": conn, "ka": ka, "bulk": bulk},
-        }));
-    }
+    // Peers: one line per (lb, test, round); medians over the rounds.
+    let peer_rows = std::fs::read_to_string(raw.join("peers.jsonl"))
+        .map(|t| peers_report::peer_rows(&t))
+        .unwrap_or_default();
+    let peers_verdict = peers_report::verdict(&peer_rows);
 
     // Host path: bench/scripts/hostpath.sh's own summary, kept as it is.
     let host_path = read_json(&raw.join("hostpath.json"));
@@ -187,6 +149,7 @@ fn main() -> Result<()> {
             "rounds": rounds,
         },
         "peers": peer_rows,
+        "peers_keepalive_verdict": peers_verdict,
         "host_path": host_path,
         "failover": failover,
     });
@@ -265,7 +228,7 @@ fn main() -> Result<()> {
         )?;
     }
     if !peer_rows.is_empty() {
-        peers_chart(&out.join("peers.svg"), &peer_rows)?;
+        peers_chart(&out.join("peers.svg"), &peer_rows, &peers_verdict)?;
     }
 
     // ---- markdown
@@ -413,21 +376,7 @@ fn main() -> Result<()> {
         "Peers on the namespace lab (same core, same real servers, same wrk load)",
         !peer_rows.is_empty(),
     )? {
-        writeln!(
-            md,
-            "| load balancer | new conn/s | keep-alive req/s | keep-alive p99 ms | bulk Gbit/s |\n|---|---:|---:|---:|---:|"
-        )?;
-        for r in &peer_rows {
-            writeln!(
-                md,
-                "| {} | {} | {} | {} | {} |",
-                r["lb"].as_str().unwrap_or("?"),
-                num(&r["new_conns_per_s"], 0),
-                num(&r["keepalive_req_per_s"], 0),
-                num(&r["keepalive_p99_ms"], 2),
-                num(&r["bulk_gbit_per_s"], 2)
-            )?;
-        }
+        peers_md(&mut md, &peer_rows, &peers_verdict)?;
     }
     if section(
         &mut md,
