@@ -14,13 +14,7 @@ use Action::{Garp, SendAdvert, Transition};
 fn v2_master_down_interval_is_3000_plus_609_ms() {
     // Skew = (256 - 100) * 1000 / 256 = 609.375 ms; 3 * 1000 + 609.375 -> 3609.
     let (mut i, out) = started(params(Version::V2, 100, 1), 1_000);
-    assert_eq!(
-        out,
-        [Transition {
-            from: State::Init,
-            to: State::Backup
-        }]
-    );
+    assert_eq!(out, init_to_backup());
     assert_eq!(i.state(), State::Backup);
     assert_eq!(i.next_deadline(), Some(1_000 + 3_609));
     assert!(tick(&mut i, 4_608).is_empty());

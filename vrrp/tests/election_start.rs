@@ -20,13 +20,7 @@ fn initial_master_below_255_waits_one_interval_plus_the_smallest_skew() {
     assert_eq!(takeover, start + 1_003);
     assert_eq!(takeover, start + initial_master_wait_ms(&p));
     let (mut i, out) = started(p.clone(), start);
-    assert_eq!(
-        out,
-        [Transition {
-            from: State::Init,
-            to: State::Backup
-        }]
-    );
+    assert_eq!(out, init_to_backup());
     assert_eq!(i.state(), State::Backup);
     assert_eq!(i.master(), None);
     assert_eq!(i.next_deadline(), Some(takeover));

@@ -26,6 +26,14 @@ pub fn tick(i: &mut Instance, now: u64) -> Vec<Action> {
     out
 }
 
+/// What starting an instance that does not own its addresses does.
+pub fn init_to_backup() -> Vec<Action> {
+    vec![Transition {
+        from: State::Init,
+        to: State::Backup,
+    }]
+}
+
 pub fn backup_to_master() -> Vec<Action> {
     became_master(100)
 }
