@@ -40,6 +40,16 @@ pub struct Egress {
     epoch: u32,
 }
 
+impl Egress {
+    /// Writes the hop's Ethernet addresses over the first 12 bytes of `frame`.
+    #[inline(always)]
+    pub fn stamp(&self, frame: &mut [u8]) {
+        if let Some(eth) = frame.first_chunk_mut::<12>() {
+            *eth = self.eth;
+        }
+    }
+}
+
 /// What a hop resolves to, for `Egresses::remember`.
 #[derive(Clone, Copy, Debug)]
 pub struct Resolved {

@@ -26,9 +26,7 @@ impl<F: Frame> Pipeline<F> {
             let known = self.conns.get(id).map_or(0, |c| c.hop[dir as usize]);
             if let Some(e) = self.egress.get(known, self.neigh.epoch()) {
                 let port = e.port;
-                if let Some(eth) = frame.data_mut().first_chunk_mut::<12>() {
-                    *eth = e.eth;
-                }
+                e.stamp(frame.data_mut());
                 self.remember = None;
                 self.transmit(port, frame, out);
                 return;

@@ -168,16 +168,12 @@ impl<F: Frame> Pipeline<F> {
             if !encapsulate_ipip_known(&mut frame, p.tl, hop.outer_src, rs) {
                 return Err(frame);
             }
-            if let Some(eth) = frame.data_mut().first_chunk_mut::<12>() {
-                *eth = hop.eth;
-            }
+            hop.stamp(frame.data_mut());
         } else if let Some(h) = frame.data_mut().first_chunk_mut::<PREFIX>() {
             if src.is_some() || dst.is_some() {
                 rewrite_plain(h, proto, src, dst);
             }
-            if let Some(eth) = h.first_chunk_mut::<12>() {
-                *eth = hop.eth;
-            }
+            hop.stamp(h);
         }
         s.counters.count(dest, dir, len);
         let port = hop.port;
